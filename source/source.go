@@ -60,7 +60,3 @@ var (
 	ErrPlatformNotFound = errors.New("platform not in index")
 	ErrAmbiguous        = errors.New("archive holds several images")
 )
-
-// Open opens ref (see package doc and the README for the forms accepted).
-// Implemented in open.go.
-var _ = Open
