@@ -47,6 +47,8 @@ type Options struct {
 	DockerHost string
 	// Daemon forces the daemon transport for a bare reference.
 	Daemon bool
+	// Stats, if set, counts registry requests and bytes received.
+	Stats *HTTPStats
 }
 
 // Error kinds. Every error Open returns wraps one of these, with the

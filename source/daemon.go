@@ -1,0 +1,302 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/strata-tool/strata/image"
+)
+
+// daemonSource is an image in a Docker-API daemon (dockerd, or podman's
+// compatible service). Metadata comes from image inspect + history only;
+// a full `docker save` is spooled to a temp file the first time a layer is
+// asked for, never buffered in memory.
+type daemonSource struct {
+	img    *image.Image
+	client *engineClient
+	ref    string
+
+	once     sync.Once
+	spooled  *archive
+	spool    string
+	openErr  error
+	index    map[string]int // diff_id -> layer index within the save
+	saveImg  *image.Image
+	saveOpen func(int) (io.ReadCloser, error)
+}
+
+type engineClient struct {
+	http *http.Client
+	base string // http://docker or http://host:port
+	host string // for messages
+}
+
+func newEngineClient(host string) (*engineClient, error) {
+	if host == "" {
+		host = os.Getenv("DOCKER_HOST")
+	}
+	if host == "" {
+		host = "unix:///var/run/docker.sock"
+	}
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil, fmt.Errorf("DOCKER_HOST %q: %w", host, err)
+	}
+	c := &engineClient{host: host}
+	switch u.Scheme {
+	case "unix":
+		sock := u.Path
+		c.http = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		}}}
+		c.base = "http://docker"
+	case "tcp", "http":
+		c.http = &http.Client{}
+		c.base = "http://" + u.Host
+	default:
+		return nil, fmt.Errorf("DOCKER_HOST %q: only unix:// and tcp:// are supported: %w", host, ErrUnsupported)
+	}
+	return c, nil
+}
+
+func (c *engineClient) get(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the Docker daemon at %s: %w", c.host, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var msg struct {
+		Message string `json:"message"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_ = json.Unmarshal(b, &msg)
+	if msg.Message == "" {
+		msg.Message = strings.TrimSpace(string(b))
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("daemon %s: %s: %w", c.host, msg.Message, ErrNotFound)
+	}
+	return nil, fmt.Errorf("daemon %s answered HTTP %d: %s", c.host, resp.StatusCode, msg.Message)
+}
+
+func (c *engineClient) getJSON(ctx context.Context, path string, v any) error {
+	resp, err := c.get(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := readAllLimited(resp.Body, maxMetadata, path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("daemon %s: %s: %w (%w)", c.host, path, err, ErrCorrupt)
+	}
+	return nil
+}
+
+type engineInspect struct {
+	ID            string                `json:"Id"`
+	RepoTags      []string              `json:"RepoTags"`
+	RepoDigests   []string              `json:"RepoDigests"`
+	Created       string                `json:"Created"`
+	Author        string                `json:"Author"`
+	Comment       string                `json:"Comment"`
+	DockerVersion string                `json:"DockerVersion"`
+	Architecture  string                `json:"Architecture"`
+	Variant       string                `json:"Variant"`
+	Os            string                `json:"Os"`
+	OsVersion     string                `json:"OsVersion"`
+	Config        image.ContainerConfig `json:"Config"`
+	RootFS        struct {
+		Type   string   `json:"Type"`
+		Layers []string `json:"Layers"`
+	} `json:"RootFS"`
+}
+
+type engineHistory struct {
+	ID        string `json:"Id"`
+	Created   int64  `json:"Created"`
+	CreatedBy string `json:"CreatedBy"`
+	Size      int64  `json:"Size"`
+	Comment   string `json:"Comment"`
+}
+
+func openDaemon(ctx context.Context, ref string, opts Options) (Source, error) {
+	c, err := newEngineClient(opts.DockerHost)
+	if err != nil {
+		return nil, err
+	}
+	q := url.PathEscape(ref)
+	var in engineInspect
+	if err := c.getJSON(ctx, "/images/"+q+"/json", &in); err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", ref, err)
+	}
+	var hist []engineHistory
+	if err := c.getJSON(ctx, "/images/"+q+"/history", &hist); err != nil {
+		return nil, fmt.Errorf("history of %s: %w", ref, err)
+	}
+	img := daemonImage(in, hist)
+	img.Reference = "docker-daemon:" + ref
+	return &daemonSource{img: img, client: c, ref: ref}, nil
+}
+
+// daemonImage rebuilds the model from inspect + history. The history API
+// has no empty_layer flag, so which steps made layers is inferred: steps
+// with a size made one; among zero-size steps, RUN/COPY/ADD/WORKDIR-like
+// ones are taken before metadata-only ones until the counts agree.
+func daemonImage(in engineInspect, hist []engineHistory) *image.Image {
+	img := &image.Image{Transport: "daemon", ID: in.ID, RepoTags: in.RepoTags}
+	c := &img.Config
+	if t, err := time.Parse(time.RFC3339Nano, in.Created); err == nil {
+		c.Created = &t
+	}
+	c.Author, c.Comment, c.DockerVersion = in.Author, in.Comment, in.DockerVersion
+	c.Architecture, c.Variant, c.OS, c.OSVersion = in.Architecture, in.Variant, in.Os, in.OsVersion
+	c.Config = in.Config
+	c.RootFS = image.RootFS{Type: firstNonEmpty(in.RootFS.Type, "layers"), DiffIDs: in.RootFS.Layers}
+	img.Platform = image.Platform{OS: in.Os, Architecture: in.Architecture, Variant: in.Variant, OSVersion: in.OsVersion}
+	for _, id := range in.RootFS.Layers {
+		img.Layers = append(img.Layers, image.Layer{DiffID: id, Size: -1, UncompressedSize: -1})
+	}
+	// History arrives newest first.
+	n := len(hist)
+	c.History = make([]image.History, n)
+	for i, h := range hist {
+		t := time.Unix(h.Created, 0).UTC()
+		c.History[n-1-i] = image.History{Created: &t, CreatedBy: h.CreatedBy, Comment: h.Comment}
+	}
+	sizes := make([]int64, n)
+	for i, h := range hist {
+		sizes[n-1-i] = h.Size
+	}
+	empty := inferEmpty(c.History, sizes, len(img.Layers))
+	for i := range c.History {
+		c.History[i].EmptyLayer = empty[i]
+	}
+	img.Notes = append(img.Notes, "daemon API: empty_layer inferred from history sizes and instructions (the API does not report it)")
+	img.Pair()
+	return img
+}
+
+func inferEmpty(h []image.History, sizes []int64, layers int) []bool {
+	empty := make([]bool, len(h))
+	need := layers
+	for i := range h {
+		if sizes[i] > 0 {
+			need--
+		} else {
+			empty[i] = true
+		}
+	}
+	for _, metadataPass := range []bool{false, true} {
+		for i := range h {
+			if need <= 0 {
+				return empty
+			}
+			if empty[i] && looksMetadataOnly(h[i].CreatedBy) == metadataPass {
+				empty[i] = false
+				need--
+			}
+		}
+	}
+	return empty
+}
+
+var metadataKeywords = []string{"ENV", "LABEL", "CMD", "ENTRYPOINT", "EXPOSE", "VOLUME", "USER", "ARG", "HEALTHCHECK", "SHELL", "STOPSIGNAL", "ONBUILD", "MAINTAINER"}
+
+func looksMetadataOnly(createdBy string) bool {
+	s := strings.TrimSpace(createdBy)
+	if i := strings.Index(s, "#(nop)"); i >= 0 {
+		s = strings.TrimSpace(s[i+len("#(nop)"):])
+	}
+	word, _, _ := strings.Cut(s, " ")
+	for _, k := range metadataKeywords {
+		if strings.EqualFold(word, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *daemonSource) Image() *image.Image { return d.img }
+
+// OpenLayer spools `docker save` to a temp file once and serves layers from
+// it, matched by diff_id.
+func (d *daemonSource) OpenLayer(ctx context.Context, i int) (io.ReadCloser, error) {
+	if i < 0 || i >= len(d.img.Layers) {
+		return nil, fmt.Errorf("layer %d: image has %d layers", i, len(d.img.Layers))
+	}
+	d.once.Do(func() { d.openErr = d.spoolSave(ctx) })
+	if d.openErr != nil {
+		return nil, d.openErr
+	}
+	j, ok := d.index[d.img.Layers[i].DiffID]
+	if !ok {
+		return nil, fmt.Errorf("daemon save of %s lacks layer %s: %w", d.ref, d.img.Layers[i].DiffID, ErrNotFound)
+	}
+	src := &storeSource{img: d.saveImg, store: d.spooled, layerOpen: d.saveOpen}
+	return src.OpenLayer(ctx, j)
+}
+
+func (d *daemonSource) spoolSave(ctx context.Context) error {
+	resp, err := d.client.get(ctx, "/images/"+url.PathEscape(d.ref)+"/get")
+	if err != nil {
+		return fmt.Errorf("save %s: %w", d.ref, err)
+	}
+	defer resp.Body.Close()
+	f, err := os.CreateTemp("", "strata-save-*.tar")
+	if err != nil {
+		return err
+	}
+	d.spool = f.Name()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("save %s: %w", d.ref, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	a, err := scanArchive(ctx, d.spool)
+	if err != nil {
+		return err
+	}
+	img, open, err := a.image(ctx, "", Options{Platform: &d.img.Platform})
+	if err != nil {
+		return fmt.Errorf("daemon save of %s: %w", d.ref, err)
+	}
+	d.spooled, d.saveImg, d.saveOpen = a, img, open
+	d.index = map[string]int{}
+	for j, l := range img.Layers {
+		d.index[l.DiffID] = j
+	}
+	return nil
+}
+
+func (d *daemonSource) ReadBlob(ctx context.Context, desc image.Descriptor, max int64) ([]byte, error) {
+	return nil, fmt.Errorf("daemon images have no blobs to read (%s): %w", desc.Digest, ErrNotFound)
+}
+
+func (d *daemonSource) Close() error {
+	if d.spool != "" {
+		return os.Remove(d.spool)
+	}
+	return nil
+}
