@@ -65,7 +65,7 @@ func parseManifest(b []byte, declared string) (*rawManifest, string, kind, error
 		}
 	}
 	switch {
-	case m.SchemaVersion == 1 && len(m.FSLayers) > 0:
+	case m.SchemaVersion == 1 && m.FSLayers != nil:
 		return &m, image.MediaTypeDockerSchema1, kindSchema1, nil
 	case m.Manifests != nil && m.Config == nil:
 		if mt == "" {
@@ -212,10 +212,21 @@ func attachDiffIDs(img *image.Image) error {
 func checkImageConfigType(m *rawManifest) error {
 	switch m.Config.MediaType {
 	case image.MediaTypeDockerConfig, image.MediaTypeOCIConfig, "", "application/octet-stream":
+		for _, l := range m.Layers {
+			if !isLayerMediaType(l.MediaType) {
+				return fmt.Errorf("layer %s has media type %s, not a file-system layer (an artifact, not a container image): %w", l.Digest, l.MediaType, ErrUnsupported)
+			}
+		}
 		return nil
 	}
 	if m.ArtifactType != "" {
 		return fmt.Errorf("an OCI artifact of type %s, not a container image: %w", m.ArtifactType, ErrUnsupported)
 	}
 	return fmt.Errorf("config media type %s is not a container image config (an artifact?): %w", m.Config.MediaType, ErrUnsupported)
+}
+
+// isLayerMediaType accepts the tar layer types of Docker and OCI (any
+// compression, foreign and non-distributable variants, and an absent type).
+func isLayerMediaType(mt string) bool {
+	return mt == "" || strings.Contains(mt, ".tar") || strings.Contains(mt, "rootfs.diff") || mt == "application/octet-stream"
 }

@@ -223,12 +223,14 @@ type politeTransport struct {
 
 func (t *politeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		if t.stats != nil {
-			t.stats.Requests.Add(1)
-		}
 		resp, err := t.next.RoundTrip(req)
 		if err != nil {
 			return nil, err
+		}
+		// Counted once answered: go-containerregistry's https probe of a
+		// plain-http loopback registry never reaches it.
+		if t.stats != nil {
+			t.stats.Requests.Add(1)
 		}
 		if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) &&
 			attempt < 3 && (req.Method == http.MethodGet || req.Method == http.MethodHead) {

@@ -217,6 +217,9 @@ func openDescriptor(ctx context.Context, s blobStore, d image.Descriptor, parent
 			return nil, fmt.Errorf("%s: manifest %s: %w", s.describe(), d.Digest, err)
 		}
 		if k == kindIndex {
+			if m.ArtifactType != "" {
+				return nil, fmt.Errorf("%s: %s is an index of %s artifacts, not a container image: %w", s.describe(), d.Digest, m.ArtifactType, ErrUnsupported)
+			}
 			ix := toIndex(m, mt, d.Digest)
 			next, err := pickPlatform(ix, ix.Manifests, sel)
 			if err != nil {

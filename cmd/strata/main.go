@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,11 +21,15 @@ import (
 
 // globals are the flags every verb shares.
 type globals struct {
-	platform string
-	output   string
-	insecure bool
-	daemon   bool
+	platform  string
+	output    string
+	insecure  bool
+	daemon    bool
+	httpStats bool
 }
+
+// stats counts registry traffic when --http-stats is given (benchmarks).
+var stats source.HTTPStats
 
 var flags globals
 
@@ -52,6 +55,8 @@ func init() {
 	pf.StringVarP(&flags.output, "output", "o", "text", "output format: text or json")
 	pf.BoolVar(&flags.insecure, "insecure", false, "allow plain HTTP and unverified TLS to registries (automatic for localhost)")
 	pf.BoolVar(&flags.daemon, "daemon", false, "read bare references from the Docker-API daemon at DOCKER_HOST")
+	pf.BoolVar(&flags.httpStats, "http-stats", false, "print registry request count and bytes received on stderr")
+	_ = pf.MarkHidden("http-stats")
 }
 
 func main() {
@@ -67,6 +72,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rootCmd.SetOut(stdout)
 	rootCmd.SetErr(stderr)
 	err := rootCmd.ExecuteContext(ctx)
+	if flags.httpStats {
+		fmt.Fprintf(stderr, "http: %d requests, %d bytes received\n", stats.Requests.Load(), stats.BytesReceived.Load())
+	}
 	if err == nil {
 		return 0
 	}
@@ -101,6 +109,9 @@ func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), 
 // sourceOptions turns the global flags into source options.
 func sourceOptions() (source.Options, error) {
 	opts := source.Options{Insecure: flags.insecure, Daemon: flags.daemon}
+	if flags.httpStats {
+		opts.Stats = &stats
+	}
 	if flags.platform != "" {
 		p, err := parsePlatform(flags.platform)
 		if err != nil {
@@ -121,11 +132,6 @@ func parsePlatform(s string) (image.Platform, error) {
 		p.Variant = parts[2]
 	}
 	return p, nil
-}
-
-// hostPlatform is the default platform, as docker picks it.
-func hostPlatform() image.Platform {
-	return image.Platform{OS: "linux", Architecture: runtime.GOARCH}
 }
 
 // openImage opens a reference with the global flags. The caller closes it.
