@@ -57,6 +57,9 @@ func TestParseManifestCorpus(t *testing.T) {
 				if len(img.Layers) != nonEmpty || len(img.History) != len(m.History) || img.PairingProblem != "" {
 					t.Errorf("schema1: %d layers (want %d), %d history (want %d), %q", len(img.Layers), nonEmpty, len(img.History), len(m.History), img.PairingProblem)
 				}
+				if len(m.FSLayers) == 0 {
+					break
+				}
 				if last := m.FSLayers[len(m.FSLayers)-1].BlobSum; last != emptyTarGzip && img.Layers[0].Digest != last {
 					t.Errorf("schema1 layers not reversed: first %s, oldest fsLayer %s", img.Layers[0].Digest, last)
 				}
