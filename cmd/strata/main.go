@@ -68,6 +68,11 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	// Cobra keeps a subcommand's first context; reset it so each run (tests
+	// call run repeatedly) gets this run's context.
+	for _, c := range rootCmd.Commands() {
+		c.SetContext(ctx)
+	}
 	rootCmd.SetArgs(args)
 	rootCmd.SetOut(stdout)
 	rootCmd.SetErr(stderr)
