@@ -56,7 +56,7 @@ func openRegistry(ctx context.Context, s string, opts Options) (Source, error) {
 	puller, err := remote.NewPuller(
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(registryTransport(opts)),
+		remote.WithTransport(registryTransport(opts, opts.Insecure || isLoopback(ref.Context().RegistryStr()))),
 		remote.WithUserAgent("strata"),
 	)
 	if err != nil {
@@ -73,11 +73,11 @@ func openRegistry(ctx context.Context, s string, opts Options) (Source, error) {
 
 // registryTransport is the innermost round tripper: TLS policy, Retry-After
 // and counting. go-containerregistry wraps it with auth and its own retries.
-func registryTransport(opts Options) http.RoundTripper {
+func registryTransport(opts Options, insecure bool) http.RoundTripper {
 	base := opts.Transport
 	if base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		if opts.Insecure {
+		if insecure {
 			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
 		}
 		base = t
@@ -280,4 +280,19 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// isLoopback reports whether a registry host is on this machine: docker
+// treats 127.0.0.0/8 (and localhost) as insecure registries, so a local
+// registry with a self-signed certificate works without --insecure.
+func isLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
