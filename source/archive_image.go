@@ -70,14 +70,18 @@ func (a *archive) image(ctx context.Context, ref string, opts Options) (*image.I
 			}
 			return img, nil, nil
 		}
-		if !hasManifest {
+		if !hasManifest || !(errors.Is(err, ErrAmbiguous) || errors.Is(err, errNoSuchName)) {
 			return nil, nil, err
 		}
 		// Fall back to manifest.json: its RepoTags may name what index.json
 		// annotations do not.
 	}
 	if hasManifest {
-		return a.dockerImage(mf, ref)
+		img, open, err := a.dockerImage(mf, ref)
+		if err == nil && opts.Platform != nil && !platformMatches(img.Platform, *opts.Platform) {
+			return nil, nil, fmt.Errorf("%s holds a %s image, not %s: %w", a.describe(), img.Platform, opts.Platform, ErrPlatformNotFound)
+		}
+		return img, open, err
 	}
 	if _, ok := a.small["repositories"]; ok {
 		return a.v1Image(ctx, ref)

@@ -230,3 +230,11 @@ func checkImageConfigType(m *rawManifest) error {
 func isLayerMediaType(mt string) bool {
 	return mt == "" || strings.Contains(mt, ".tar") || strings.Contains(mt, "rootfs.diff") || mt == "application/octet-stream"
 }
+
+// platformMatches is choosePlatform's rule for a single image.
+func platformMatches(have, want image.Platform) bool {
+	if have.OS != want.OS || have.Architecture != want.Architecture {
+		return false
+	}
+	return want.Variant == "" || normVariant(have) == normVariant(want)
+}

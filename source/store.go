@@ -58,6 +58,11 @@ func readVerifiedBlob(s blobStore, d string, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// errNoSuchName is ErrNotFound for a name lookup (or an index that names
+// nothing, as some Docker 25 saves write), told apart so an archive can try
+// its other table of names (manifest.json) before giving up.
+var errNoSuchName = fmt.Errorf("no image by that name: %w", ErrNotFound)
+
 // selector says which image of a store the user asked for.
 type selector struct {
 	tag      string          // "" = the only image
@@ -128,14 +133,14 @@ func openFromIndex(ctx context.Context, s blobStore, root []byte, sel selector) 
 			}
 		}
 		if len(picked) == 0 {
-			return nil, fmt.Errorf("%s has no image named %q (it has: %s): %w", s.describe(), sel.tag, listNames(entries), ErrNotFound)
+			return nil, fmt.Errorf("%s has no image named %q (it has: %s): %w", s.describe(), sel.tag, listNames(entries), errNoSuchName)
 		}
 		entries = picked
 	}
 	var desc image.Descriptor
 	switch {
 	case len(entries) == 0:
-		return nil, fmt.Errorf("%s: index lists no images: %w", s.describe(), ErrNotFound)
+		return nil, fmt.Errorf("%s: index lists no images: %w", s.describe(), errNoSuchName)
 	case len(entries) == 1 || allSame(entries):
 		desc = entries[0]
 	case allHavePlatforms(entries):
