@@ -1,0 +1,26 @@
+package progress
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestMeterCountsAndDraws(t *testing.T) {
+	var out bytes.Buffer
+	m := New(&out, "reading", 10)
+	m.interval = 0
+	if _, err := io.Copy(io.Discard, m.Reader(strings.NewReader("0123456789"))); err != nil {
+		t.Fatal(err)
+	}
+	m.Finish()
+	if m.Done() != 10 || !strings.Contains(out.String(), "(100%)") || !strings.HasSuffix(out.String(), "\r\033[K") {
+		t.Errorf("done %d, drawn %q", m.Done(), out.String())
+	}
+	silent := New(nil, "x", -1)
+	io.Copy(io.Discard, silent.Reader(strings.NewReader("abc")))
+	if silent.Done() != 3 {
+		t.Errorf("silent meter counted %d", silent.Done())
+	}
+}
