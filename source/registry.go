@@ -181,8 +181,33 @@ func (r *registrySource) OpenLayer(ctx context.Context, i int) (io.ReadCloser, e
 	return layerStream(rc, "", l.Size, l.DiffID, fmt.Sprintf("%s layer %d (%s)", r.repo.Name(), i, l.Digest))
 }
 
+// ReadBlob reads a blob, or a manifest when the descriptor names one
+// (attestation manifests live under /manifests/, not /blobs/).
 func (r *registrySource) ReadBlob(ctx context.Context, d image.Descriptor, max int64) ([]byte, error) {
-	return readRegistryBlob(ctx, r.puller, r.repo, d.Digest, max)
+	if !isManifestMediaType(d.MediaType) {
+		return readRegistryBlob(ctx, r.puller, r.repo, d.Digest, max)
+	}
+	ref := r.repo.Digest(d.Digest)
+	desc, err := r.puller.Get(ctx, ref)
+	if err != nil {
+		return nil, registryError(err, ref.Name())
+	}
+	if desc.Digest.String() != d.Digest {
+		return nil, fmt.Errorf("%s: manifest has digest %s: %w", ref.Name(), desc.Digest, ErrDigestMismatch)
+	}
+	if int64(len(desc.Manifest)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes: %w", ref.Name(), max, ErrCorrupt)
+	}
+	return desc.Manifest, nil
+}
+
+func isManifestMediaType(mt string) bool {
+	switch mt {
+	case image.MediaTypeOCIManifest, image.MediaTypeOCIIndex, image.MediaTypeDockerManifest,
+		image.MediaTypeDockerManifestList, image.MediaTypeDockerSchema1, image.MediaTypeDockerSchema1Signed:
+		return true
+	}
+	return false
 }
 
 // registryError turns transport failures into the error kinds users act on.

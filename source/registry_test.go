@@ -158,6 +158,13 @@ func TestRegistryMetadataWithoutLayers(t *testing.T) {
 			if img.History[1].Layer != -1 || img.History[2].Layer != 1 || img.PairingProblem != "" {
 				t.Errorf("pairing: %+v %q", img.History, img.PairingProblem)
 			}
+			// A manifest is read through ReadBlob too (attestations).
+			if img.Index != nil {
+				b, err := src.ReadBlob(ctx, *img.Index.Chosen, 1<<20)
+				if err != nil || !strings.Contains(string(b), "layers") {
+					t.Errorf("ReadBlob(manifest): %v", err)
+				}
+			}
 			// Layers are streamed only when asked for, and verified.
 			if err := readAllLayers(ctx, src); err != nil {
 				t.Fatal(err)
