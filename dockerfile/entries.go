@@ -1,0 +1,464 @@
+package dockerfile
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/strata-tool/strata/history"
+	"github.com/strata-tool/strata/image"
+)
+
+// entry renders one history entry below FROM.
+func (r *renderer) entry(i int, in history.Instruction, h image.HistoryEntry) {
+	cfg := r.img.Config.Config
+	if !in.IsStep() {
+		r.nonStep(i, in, h)
+		return
+	}
+	if in.Confidence == history.Guess && in.Note != "" {
+		r.line("# guessed: " + oneLine(in.Note))
+	}
+	final := r.last[in.Keyword] == i
+	switch in.Keyword {
+	case "RUN":
+		r.run(i, in)
+	case "COPY", "ADD":
+		r.copyAdd(i, in)
+	case "ARG":
+		r.arg(i, in)
+	case "ENV", "LABEL":
+		r.pairs(i, in)
+	case "CMD", "ENTRYPOINT":
+		argv, ok := in.Argv, in.ExecForm
+		useConfig := final && (in.Keyword == "ENTRYPOINT" || r.last["ENTRYPOINT"] < i || !r.has("ENTRYPOINT"))
+		if useConfig {
+			argv, ok = cfg.Cmd, true
+			if in.Keyword == "ENTRYPOINT" {
+				argv = cfg.Entrypoint
+			}
+		}
+		switch {
+		case ok:
+			r.line(commandLine(in.Keyword, argv, r.shell))
+		case !in.Unparsed && strings.TrimSpace(in.Args) != "" && !strings.Contains(in.Args, "\n") && !endsWithEscape(in.Args):
+			r.line(in.Keyword + " " + strings.TrimSpace(in.Args))
+		default:
+			r.comment(in, "could not read the command")
+		}
+	case "SHELL":
+		argv := in.Argv
+		if final && len(cfg.Shell) > 0 {
+			argv = cfg.Shell
+		}
+		if len(argv) == 0 {
+			r.comment(in, "could not read the shell")
+			return
+		}
+		r.shell = argv
+		r.line("SHELL " + jsonArray(argv))
+	case "EXPOSE", "VOLUME":
+		vals := r.setValues(in.Keyword)[i]
+		if len(vals) == 0 {
+			r.comment(in, "values not in the final config (or unreadable)")
+			return
+		}
+		if in.Keyword == "VOLUME" {
+			r.line("VOLUME " + jsonArray(vals))
+			return
+		}
+		shown := make([]string, len(vals))
+		for j, v := range vals {
+			shown[j] = showPort(v)
+		}
+		if in.Unparsed {
+			r.line("# EXPOSE history text unreadable (" + oneLine(in.Args) + "); ports from the config")
+		}
+		r.line("EXPOSE " + strings.Join(shown, " "))
+	case "HEALTHCHECK":
+		if final && cfg.Healthcheck == nil && in.Builder == history.Buildah && in.Argv != nil && in.Argv[0] != "NONE" {
+			// buildah keeps the line as written; an OCI-format config
+			// has no Healthcheck field to take it from.
+			r.line("# from buildah's history text: the image config has no health check (OCI format drops it)")
+			r.line("HEALTHCHECK " + in.Args)
+			return
+		}
+		hc := &image.Healthcheck{Test: in.Argv}
+		if in.Argv != nil && in.Argv[0] != "NONE" && !final && in.Builder != history.Buildah {
+			r.line("# interval/timeout/retries of this earlier HEALTHCHECK are not recovered")
+		}
+		if final && cfg.Healthcheck != nil {
+			hc = cfg.Healthcheck
+		}
+		if !final && in.Builder == history.Buildah && in.Argv != nil {
+			r.line("HEALTHCHECK " + in.Args)
+		} else if l, ok := healthcheckLine(hc, r.shell); ok {
+			r.line(l)
+		} else {
+			r.comment(in, "could not read the health check")
+		}
+	case "USER", "WORKDIR", "STOPSIGNAL":
+		v := strings.TrimSpace(in.Args)
+		if final {
+			switch in.Keyword {
+			case "USER":
+				v = orDefault(cfg.User, v)
+			case "WORKDIR":
+				v = orDefault(cfg.WorkingDir, v)
+			case "STOPSIGNAL":
+				v = orDefault(cfg.StopSignal, v)
+			}
+		}
+		if v == "" || strings.ContainsAny(v, "\n\r") {
+			r.comment(in, "no value")
+			return
+		}
+		r.line(in.Keyword + " " + escapeDollar(v))
+	case "ONBUILD", "MAINTAINER":
+		v := strings.TrimSpace(in.Args)
+		if v == "" || strings.ContainsAny(v, "\n\r") || endsWithEscape(v) || !onbuildOK(in.Keyword, v) {
+			r.comment(in, "could not read the text")
+			return
+		}
+		r.line(in.Keyword + " " + v)
+	default:
+		r.comment(in, "not reproducible as an instruction here")
+	}
+}
+
+func (r *renderer) has(kw string) bool { _, ok := r.last[kw]; return ok }
+
+func orDefault(v, d string) string {
+	if v != "" {
+		return v
+	}
+	return d
+}
+
+// onbuildOK accepts ONBUILD text whose first word is an instruction that
+// may follow ONBUILD.
+func onbuildOK(kw, v string) bool {
+	if kw != "ONBUILD" {
+		return true
+	}
+	w := strings.ToUpper(strings.Fields(v)[0])
+	switch w {
+	case "ONBUILD", "FROM", "MAINTAINER":
+		return false
+	}
+	_, ok := instructionNames[w]
+	return ok
+}
+
+var instructionNames = map[string]bool{"RUN": true, "CMD": true, "ENTRYPOINT": true, "ENV": true, "LABEL": true, "ARG": true,
+	"EXPOSE": true, "VOLUME": true, "USER": true, "WORKDIR": true, "COPY": true, "ADD": true, "SHELL": true,
+	"HEALTHCHECK": true, "STOPSIGNAL": true}
+
+// comment renders an entry that cannot be an instruction as # lines.
+func (r *renderer) comment(in history.Instruction, why string) {
+	r.line(fmt.Sprintf("# %s (%s): %s", in.Keyword, why, oneLine(in.Raw)))
+}
+
+func (r *renderer) nonStep(i int, in history.Instruction, h image.HistoryEntry) {
+	what := string(in.Builder)
+	text := strings.TrimSpace(in.Raw)
+	if text == "" {
+		text = "(no created_by)"
+	}
+	line := fmt.Sprintf("# [%s] %s", what, oneLine(text))
+	if in.Note != "" && in.Note != text {
+		line += " — " + oneLine(in.Note)
+	}
+	r.line(line)
+	if h.Layer < 0 {
+		return
+	}
+	if h.Layer == 0 && r.from.Kind == "scratch" && (in.Builder == history.BaseRootFS || in.Builder == history.Apko) {
+		r.line("# stand-in for the root file system layer, which no Dockerfile step made:")
+		r.line("ADD rootfs.tar /")
+		return
+	}
+	r.line(fmt.Sprintf("# layer %d is not made by a Dockerfile instruction: nothing here recreates it", h.Layer))
+}
+
+func (r *renderer) run(i int, in history.Instruction) {
+	r.declareArgs(in.BuildArgs)
+	prefix := "RUN "
+	if len(in.Flags) > 0 {
+		prefix += strings.Join(in.Flags, " ") + " "
+	}
+	switch {
+	case in.Unparsed:
+		r.line("# RUN <<EOF … : the heredoc body ran as a file and the history did not record it: " + oneLine(in.Raw))
+	case in.ExecForm:
+		r.line(prefix + jsonArray(in.Argv))
+	case len(in.Shell) > 0 && !equal(in.Shell, r.shell) && in.Builder != history.Buildah:
+		// The entry ran under a shell the Dockerfile above does not set:
+		// spell it out so the same program runs.
+		r.line(prefix + jsonArray(append(append([]string{}, in.Shell...), in.Args)))
+	default:
+		r.line(runLines(prefix, in.Args, r.shell))
+	}
+}
+
+func (r *renderer) declareArgs(args []history.KV) {
+	for _, a := range args {
+		if r.argDeclared[a.Key] {
+			continue
+		}
+		r.argDeclared[a.Key] = true
+		v, lossy := quoteWord(a.Value)
+		if lossy {
+			r.line("# NOTE: the value of " + a.Key + " holds a newline, which a Dockerfile cannot write; it is shown with spaces")
+		}
+		r.line("ARG " + a.Key + "=" + v)
+	}
+}
+
+// arg renders an ARG entry with the value the build really used: the value
+// a later RUN's `|N` prefix recorded, else the recorded default.
+func (r *renderer) arg(i int, in history.Instruction) {
+	var parts []string
+	for _, p := range in.Pairs {
+		val, has := p.Value, !p.NoValue
+		if used, ok := r.usedArg(i, p.Key); ok && (!has || used != val) {
+			if has {
+				r.line(fmt.Sprintf("# ARG %s was declared with default %q; the build used the value below", p.Key, val))
+			}
+			val, has = used, true
+		}
+		r.argDeclared[p.Key] = true
+		if !has {
+			parts = append(parts, p.Key)
+			continue
+		}
+		v, lossy := quoteWord(val)
+		if lossy {
+			r.line("# NOTE: the value of " + p.Key + " holds a newline, which a Dockerfile cannot write; it is shown with spaces")
+		}
+		parts = append(parts, p.Key+"="+v)
+	}
+	if len(parts) == 0 {
+		r.comment(in, "no name")
+		return
+	}
+	r.line("ARG " + strings.Join(parts, " "))
+}
+
+func (r *renderer) usedArg(from int, key string) (string, bool) {
+	for _, in := range r.ins[from+1:] {
+		if in.Keyword == "ARG" {
+			for _, p := range in.Pairs {
+				if p.Key == key {
+					return "", false
+				}
+			}
+		}
+		for _, a := range in.BuildArgs {
+			if a.Key == key {
+				return a.Value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// pairs renders ENV and LABEL: the config's value for the last entry
+// setting a key, the history's for earlier ones.
+func (r *renderer) pairs(i int, in history.Instruction) {
+	cfg := r.img.Config.Config
+	env := map[string]string{}
+	for _, e := range cfg.Env {
+		k, v, _ := strings.Cut(e, "=")
+		env[k] = v
+	}
+	var parts []string
+	for _, p := range in.Pairs {
+		v := p.Value
+		if in.Keyword == "ENV" && r.lastEnv[p.Key] == i {
+			if cv, ok := env[p.Key]; ok {
+				v = cv
+			}
+		}
+		if in.Keyword == "LABEL" && r.lastLabel[p.Key] == i {
+			if cv, ok := cfg.Labels[p.Key]; ok {
+				v = cv
+			}
+		}
+		if p.Key == "" {
+			continue
+		}
+		k, _ := quoteWord(p.Key)
+		q, lossy := quoteWord(v)
+		if lossy {
+			r.line("# NOTE: the value of " + oneLine(p.Key) + " holds a newline, which a Dockerfile cannot write; it is shown with spaces")
+		}
+		parts = append(parts, k+"="+q)
+	}
+	if len(parts) == 0 {
+		r.comment(in, "could not read the pairs")
+		return
+	}
+	r.line(in.Keyword + " " + strings.Join(parts, " "))
+}
+
+// setValues shares the config's EXPOSE/VOLUME set out among the entries
+// of that keyword: each readable entry gets its own values, and what no
+// readable entry accounts for goes to the last unreadable one (or the last
+// entry). Built lazily once per keyword.
+func (r *renderer) setValues(kw string) map[int][]string {
+	cfg := r.img.Config.Config
+	set := cfg.ExposedPorts
+	norm := normPort
+	if kw == "VOLUME" {
+		set, norm = cfg.Volumes, func(s string) string { return s }
+	}
+	out := map[int][]string{}
+	covered := map[string]bool{}
+	lastIdx, lastUnparsed := -1, -1
+	for i, in := range r.ins {
+		if in.Keyword != kw {
+			continue
+		}
+		lastIdx = i
+		if in.Unparsed {
+			lastUnparsed = i
+			continue
+		}
+		for _, v := range in.Argv {
+			n := norm(v)
+			if _, ok := set[n]; ok || set == nil && kw == "VOLUME" {
+				out[i] = append(out[i], n)
+				covered[n] = true
+			}
+		}
+	}
+	var left []string
+	for _, k := range sortedKeys(set) {
+		if !covered[k] {
+			left = append(left, k)
+		}
+	}
+	target := lastUnparsed
+	if target < 0 {
+		target = lastIdx
+	}
+	if target >= 0 && len(left) > 0 {
+		out[target] = append(out[target], left...)
+		sort.Strings(out[target])
+	}
+	return out
+}
+
+// configOnly renders config values no history entry accounts for (kaniko
+// writes no entries for metadata steps; BuildKit none for ONBUILD).
+func (r *renderer) configOnly() {
+	cfg := r.img.Config.Config
+	var lines []string
+	var envParts []string
+	for _, e := range cfg.Env {
+		k, v, _ := strings.Cut(e, "=")
+		if bv, ok := r.beforeEnv[k]; ok && bv == v {
+			continue
+		}
+		if _, ok := r.lastEnv[k]; ok || k == "" || (k == "PATH" && v == defaultPath) {
+			continue
+		}
+		q, _ := quoteWord(v)
+		kq, _ := quoteWord(k)
+		envParts = append(envParts, kq+"="+q)
+	}
+	if len(envParts) > 0 {
+		lines = append(lines, "ENV "+strings.Join(envParts, " "))
+	}
+	var labelParts []string
+	for _, k := range sortedMapKeys(cfg.Labels) {
+		if _, ok := r.lastLabel[k]; ok || k == "" || strings.HasPrefix(k, "io.buildah.") {
+			continue
+		}
+		q, _ := quoteWord(cfg.Labels[k])
+		kq, _ := quoteWord(k)
+		labelParts = append(labelParts, kq+"="+q)
+	}
+	if len(labelParts) > 0 {
+		lines = append(lines, "LABEL "+strings.Join(labelParts, " "))
+	}
+	if !r.has("EXPOSE") && len(cfg.ExposedPorts) > 0 {
+		var ps []string
+		for _, p := range sortedKeys(cfg.ExposedPorts) {
+			ps = append(ps, showPort(p))
+		}
+		lines = append(lines, "EXPOSE "+strings.Join(ps, " "))
+	}
+	if !r.has("VOLUME") && len(cfg.Volumes) > 0 {
+		lines = append(lines, "VOLUME "+jsonArray(sortedKeys(cfg.Volumes)))
+	}
+	single := []struct{ kw, v string }{{"USER", cfg.User}, {"WORKDIR", cfg.WorkingDir}, {"STOPSIGNAL", cfg.StopSignal}}
+	for _, s := range single {
+		if b, ok := r.before[s.kw]; ok && strings.TrimSpace(b.Args) == s.v {
+			continue
+		}
+		if !r.has(s.kw) && s.v != "" && s.v != "/" && !strings.ContainsAny(s.v, "\n\r") {
+			lines = append(lines, s.kw+" "+escapeDollar(s.v))
+		}
+	}
+	if !r.has("SHELL") && len(cfg.Shell) > 0 && !equal(cfg.Shell, r.shell) {
+		lines = append(lines, "SHELL "+jsonArray(cfg.Shell))
+		r.shell = cfg.Shell
+	}
+	if !r.has("HEALTHCHECK") {
+		if l, ok := healthcheckLine(cfg.Healthcheck, r.shell); ok {
+			lines = append(lines, l)
+		}
+	}
+	seenOnbuild := map[string]bool{}
+	for _, in := range r.ins {
+		if in.Keyword == "ONBUILD" {
+			seenOnbuild[strings.TrimSpace(in.Args)] = true
+		}
+	}
+	for _, o := range cfg.OnBuild {
+		o = strings.TrimSpace(o)
+		if seenOnbuild[o] || o == "" {
+			continue
+		}
+		if strings.ContainsAny(o, "\n\r") || endsWithEscape(o) || !onbuildOK("ONBUILD", o) {
+			lines = append(lines, "# ONBUILD (unreadable): "+oneLine(o))
+			continue
+		}
+		lines = append(lines, "ONBUILD "+o)
+	}
+	if !r.has("ENTRYPOINT") && cfg.Entrypoint != nil && !r.sameBefore("ENTRYPOINT", cfg.Entrypoint) {
+		lines = append(lines, commandLine("ENTRYPOINT", cfg.Entrypoint, r.shell))
+	}
+	if !r.has("CMD") && cfg.Cmd != nil && !r.sameBefore("CMD", cfg.Cmd) {
+		lines = append(lines, commandLine("CMD", cfg.Cmd, r.shell))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	r.line("# from the image config; no history entry records these:")
+	for _, l := range lines {
+		before := r.b.Len()
+		r.line(l)
+		r.guard(before, l)
+	}
+}
+
+// sameBefore reports whether a base entry below kaniko's steps already
+// set this command.
+func (r *renderer) sameBefore(kw string, argv []string) bool {
+	b, ok := r.before[kw]
+	return ok && b.ExecForm && equal(b.Argv, argv)
+}
+
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+func sortedMapKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

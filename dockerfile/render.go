@@ -1,0 +1,292 @@
+// Package dockerfile turns an image's history and config into Dockerfile
+// text: the order of steps from the history (read by package history), the
+// final values from the config, a FROM line chosen from the evidence the
+// image carries, and a short # comment wherever something was guessed or
+// lost. Every Dockerfile it emits parses with BuildKit's own parser.
+package dockerfile
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/strata-tool/strata/history"
+	"github.com/strata-tool/strata/image"
+)
+
+// Base is a base image found by other means (a catalog match, provenance):
+// the renderer prints FROM it and folds its steps away.
+type Base struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest,omitempty"`
+	// Layers is how many of the image's bottom layers belong to the base.
+	// Zero means unknown: the renderer then looks for a boundary itself.
+	Layers int `json:"layers"`
+	// Entries, when known, is the base's history length; it places the
+	// boundary exactly, including the base's trailing metadata steps.
+	Entries  int    `json:"entries,omitempty"`
+	Evidence string `json:"evidence"`
+}
+
+// Ref renders the FROM reference.
+func (b Base) Ref() string {
+	switch {
+	case b.Digest != "" && !strings.Contains(b.Name, "@"):
+		if b.Name == "" {
+			return "scratch"
+		}
+		return b.Name + "@" + b.Digest
+	case b.Name == "":
+		return "scratch"
+	}
+	return b.Name
+}
+
+// Options control rendering.
+type Options struct {
+	// Base, when set, replaces the FROM detection.
+	Base *Base
+	// Layers annotates each instruction with the layer it made.
+	Layers bool
+}
+
+// Result is a rendered Dockerfile with one record per history entry.
+type Result struct {
+	Text    string   `json:"dockerfile"`
+	From    From     `json:"from"`
+	Records []Record `json:"history"`
+	// Notes are remarks for the user beyond the # comments in Text.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// From says what the FROM line is and why.
+type From struct {
+	Ref string `json:"ref"`
+	// Kind: "base" (a named image), "scratch" (the first layer is its own
+	// root file system), "unidentified" (placeholder scratch).
+	Kind     string `json:"kind"`
+	Evidence string `json:"evidence"`
+	// FoldedEntries / FoldedLayers are the base's history entries and
+	// layers left out below FROM.
+	FoldedEntries int `json:"foldedEntries"`
+	FoldedLayers  int `json:"foldedLayers"`
+}
+
+// Record is one history entry with how strata read it.
+type Record struct {
+	Index      int         `json:"index"`
+	CreatedBy  string      `json:"created_by"`
+	Comment    string      `json:"comment,omitempty"`
+	Author     string      `json:"author,omitempty"`
+	EmptyLayer bool        `json:"empty_layer,omitempty"`
+	Layer      *LayerRef   `json:"layer,omitempty"`
+	InBase     bool        `json:"inBase,omitempty"`
+	Builder    string      `json:"builder"`
+	Parsed     Instruction `json:"instruction"`
+	Confidence string      `json:"confidence"`
+	// Dockerfile is the text this entry rendered to (empty when folded
+	// into FROM).
+	Dockerfile string `json:"dockerfile,omitempty"`
+}
+
+// Instruction is the parsed form carried in JSON records.
+type Instruction = history.Instruction
+
+// LayerRef identifies the layer an entry produced.
+type LayerRef struct {
+	Index  int    `json:"index"`
+	Digest string `json:"digest,omitempty"`
+	DiffID string `json:"diffID,omitempty"`
+	Size   int64  `json:"size"`
+}
+
+// emptyDiffID is the diff_id of the 32-byte empty layer BuildKit commits for
+// WORKDIR and no-op RUNs.
+const emptyDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+// Render reconstructs the Dockerfile of img.
+func Render(img *image.Image, opts Options) *Result {
+	ins := history.TranslateAll(img)
+	r := &renderer{img: img, ins: ins, opts: opts}
+	return r.render()
+}
+
+type renderer struct {
+	img  *image.Image
+	ins  []history.Instruction
+	opts Options
+
+	b     bytes.Buffer
+	from  From
+	start int // first history entry rendered below FROM
+	shell []string
+	// last[kw] is the index of the last entry of a config-valued keyword.
+	last map[string]int
+	// lastEnv/lastLabel map a key to the last entry setting it.
+	lastEnv, lastLabel map[string]int
+	argDeclared        map[string]bool
+	// before holds, for images kaniko built, the last entry of each
+	// keyword below kaniko's first entry (see scan).
+	before    map[string]history.Instruction
+	beforeEnv map[string]string
+	notes     []string
+}
+
+func (r *renderer) render() *Result {
+	img := r.img
+	r.shell = defaultShell(img)
+	r.chooseFrom()
+	r.scan()
+
+	fmt.Fprintf(&r.b, "# Dockerfile reconstructed by strata from %s\n", oneLine(refOf(img)))
+	r.line("# order from the image history, final values from the image config; # notes mark what was guessed or lost")
+	if img.PairingProblem != "" {
+		r.line("# NOTE: " + oneLine(img.PairingProblem))
+	}
+	for _, c := range strings.Split(r.fromComment(), "\n") {
+		if c != "" {
+			r.line("# " + oneLine(c))
+		}
+	}
+	r.line("FROM " + r.from.Ref)
+
+	recs := make([]Record, len(img.History))
+	r.argDeclared = map[string]bool{}
+	for i, h := range img.History {
+		in := r.ins[i]
+		rec := Record{Index: i, CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer,
+			Builder: string(in.Builder), Parsed: in, Confidence: string(in.Confidence), InBase: i < r.start}
+		if h.Layer >= 0 && h.Layer < len(img.Layers) {
+			l := img.Layers[h.Layer]
+			rec.Layer = &LayerRef{Index: h.Layer, Digest: l.Digest, DiffID: l.DiffID, Size: l.Size}
+		}
+		if i < r.start {
+			r.track(i, in)
+			recs[i] = rec
+			continue
+		}
+		before := r.b.Len()
+		if r.opts.Layers {
+			r.layerNote(h)
+		}
+		r.entry(i, in, h)
+		r.guard(before, in.Raw)
+		rec.Dockerfile = strings.TrimSuffix(r.b.String()[before:], "\n")
+		recs[i] = rec
+	}
+	r.configOnly()
+	return &Result{Text: r.b.String(), From: r.from, Records: recs, Notes: r.notes}
+}
+
+func (r *renderer) line(s string) { r.b.WriteString(s + "\n") }
+
+// guard is the last line of defence for "every Dockerfile strata prints
+// parses": the text written since offset must parse on its own; if a value
+// slipped past the renderer's quoting rules, the step becomes a comment.
+func (r *renderer) guard(offset int, raw string) {
+	chunk := r.b.String()[offset:]
+	if strings.TrimSpace(chunk) == "" {
+		return
+	}
+	if err := Validate("FROM scratch\n" + chunk); err == nil {
+		return
+	}
+	r.b.Truncate(offset)
+	r.line("# strata could not write this step as valid Dockerfile syntax: " + oneLine(raw))
+}
+
+func refOf(img *image.Image) string {
+	s := img.Reference
+	if s == "" {
+		s = "an image"
+	}
+	if p := img.Platform.String(); p != "/" {
+		s += " (" + p + ")"
+	}
+	return s
+}
+
+func defaultShell(img *image.Image) []string {
+	if strings.EqualFold(img.Config.OS, "windows") || strings.EqualFold(img.Platform.OS, "windows") {
+		return []string{"cmd", "/S", "/C"}
+	}
+	return []string{"/bin/sh", "-c"}
+}
+
+// scan finds, among all entries, the last one of each config-valued
+// keyword and the last one setting each ENV/LABEL key: those print the
+// config's value, earlier ones the history's.
+func (r *renderer) scan() {
+	r.last = map[string]int{}
+	r.lastEnv = map[string]int{}
+	r.lastLabel = map[string]int{}
+	r.before = map[string]history.Instruction{}
+	r.beforeEnv = map[string]string{}
+	// kaniko writes no entries for metadata steps: a CMD or ENV entry
+	// below its first entry belongs to the base, and the config's value
+	// may come from a step the history does not show. Such entries keep
+	// their history value; the config's goes at the end if it differs.
+	cut := 0
+	for i, in := range r.ins {
+		if in.Builder == history.Kaniko {
+			cut = i
+			break
+		}
+	}
+	for i, in := range r.ins {
+		if i < cut {
+			if in.Keyword != "" {
+				r.before[in.Keyword] = in
+			}
+			for _, p := range in.Pairs {
+				if in.Keyword == "ENV" {
+					r.beforeEnv[p.Key] = p.Value
+				}
+			}
+			continue
+		}
+		switch in.Keyword {
+		case "ENV":
+			for _, p := range in.Pairs {
+				r.lastEnv[p.Key] = i
+			}
+		case "LABEL":
+			for _, p := range in.Pairs {
+				r.lastLabel[p.Key] = i
+			}
+		}
+		if in.Keyword != "" {
+			r.last[in.Keyword] = i
+		}
+	}
+}
+
+// track follows the shell through folded base entries.
+func (r *renderer) track(i int, in history.Instruction) {
+	if in.Keyword != "SHELL" || len(in.Argv) == 0 {
+		return
+	}
+	r.shell = in.Argv
+	if r.last["SHELL"] == i && len(r.img.Config.Config.Shell) > 0 {
+		r.shell = r.img.Config.Config.Shell
+	}
+}
+
+func (r *renderer) layerNote(h image.HistoryEntry) {
+	if h.Layer < 0 || h.Layer >= len(r.img.Layers) {
+		return
+	}
+	l := r.img.Layers[h.Layer]
+	d := l.Digest
+	if d == "" {
+		d = l.DiffID
+	}
+	if len(d) > 19 {
+		d = d[:19] + "…"
+	}
+	size := humanSize(l.Size)
+	if l.DiffID == emptyDiffID {
+		size = "empty layer"
+	}
+	r.line(fmt.Sprintf("# layer %d: %s, %s", h.Layer, size, d))
+}
