@@ -206,12 +206,15 @@ func inferEmpty(h []image.History, sizes []int64, layers int) []bool {
 			empty[i] = true
 		}
 	}
-	for _, metadataPass := range []bool{false, true} {
+	// Zero-size steps most likely to have made a layer go first: RUN, COPY
+	// and ADD (a RUN that only deletes has size 0), then WORKDIR (a layer in
+	// BuildKit, an empty step in buildah), then metadata-only keywords.
+	for rank := 0; rank < 3; rank++ {
 		for i := range h {
 			if need <= 0 {
 				return empty
 			}
-			if empty[i] && looksMetadataOnly(h[i].CreatedBy) == metadataPass {
+			if empty[i] && layerLikelihood(h[i].CreatedBy) == rank {
 				empty[i] = false
 				need--
 			}
@@ -220,20 +223,31 @@ func inferEmpty(h []image.History, sizes []int64, layers int) []bool {
 	return empty
 }
 
+// layerLikelihood ranks a zero-size step: 0 most likely made a layer.
+func layerLikelihood(createdBy string) int {
+	word := instructionWord(createdBy)
+	if strings.EqualFold(word, "WORKDIR") {
+		return 1
+	}
+	for _, k := range metadataKeywords {
+		if strings.EqualFold(word, k) {
+			return 2
+		}
+	}
+	return 0
+}
+
 var metadataKeywords = []string{"ENV", "LABEL", "CMD", "ENTRYPOINT", "EXPOSE", "VOLUME", "USER", "ARG", "HEALTHCHECK", "SHELL", "STOPSIGNAL", "ONBUILD", "MAINTAINER"}
 
-func looksMetadataOnly(createdBy string) bool {
+// instructionWord is the Dockerfile keyword a created_by starts with
+// (after the classic builder's "/bin/sh -c #(nop)" marker), or "".
+func instructionWord(createdBy string) string {
 	s := strings.TrimSpace(createdBy)
 	if i := strings.Index(s, "#(nop)"); i >= 0 {
 		s = strings.TrimSpace(s[i+len("#(nop)"):])
 	}
 	word, _, _ := strings.Cut(s, " ")
-	for _, k := range metadataKeywords {
-		if strings.EqualFold(word, k) {
-			return true
-		}
-	}
-	return false
+	return word
 }
 
 func (d *daemonSource) Image() *image.Image { return d.img }

@@ -82,10 +82,12 @@ func TestInferEmptyFromDaemonHistory(t *testing.T) {
 		h("ENV A=b"),
 		h("RUN /bin/sh -c true # buildkit"), // makes a layer of size 0
 		h("COPY x /x # buildkit"),
+		h("/bin/sh -c #(nop) WORKDIR /app"), // buildah: an empty step
+		h("/bin/sh -c rm -rf /tmp/x"),       // a layer of deletions only
 	}
-	sizes := []int64{5000, 0, 0, 0, 0, 300}
-	got := inferEmpty(hist, sizes, 4)
-	want := []bool{false, true, false, true, false, false}
+	sizes := []int64{5000, 0, 0, 0, 0, 300, 0, 0}
+	got := inferEmpty(hist, sizes, 5)
+	want := []bool{false, true, false, true, false, false, true, false}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("step %d (%s): empty=%v, want %v", i, hist[i].CreatedBy, got[i], want[i])
