@@ -1,0 +1,303 @@
+package e2e
+
+import (
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/internal/testenv"
+	"github.com/strata-tool/strata/source"
+)
+
+// allBuilders are the builders scripts/build-test-images.sh drives. Under
+// STRATA_REQUIRE_SERVICES=1 each must have built at least one image, so a
+// builder that silently failed to start cannot turn the run green.
+var allBuilders = []string{"classic", "buildkit-dockerd", "buildkit", "buildkit-provenance",
+	"podman", "buildah-layers", "buildah-squash", "buildah-squash-all"}
+
+// loss is what one transport legitimately cannot carry for one image. Each
+// dropped field is not compared with the registry's config; instead the test
+// asserts strata reports it as absent, so a loss stays a loss and is never
+// papered over with a guess.
+type loss struct {
+	dropped      []string // model fields the transport drops
+	noEmptyLayer bool     // history comes without the empty_layer flag
+	why          string
+}
+
+// transportLoss says what a transport (an images.json ref label) loses, as
+// measured here with skopeo inspect --config and the daemons' APIs:
+//
+//   - docker-daemon: the Engine API's image history has no empty_layer flag
+//     (an empty step and a whiteout-only RUN both show Size 0), so only the
+//     created_by texts can be held to the config's.
+//   - podman-daemon: the same, and podman 4.3's compat image inspect leaves
+//     Healthcheck, Shell and OnBuild out of Config even for Docker-format
+//     images (GET /images/{name}/json returns them null where dockerd's
+//     returns them).
+//   - oci-archive (podman save --format oci-archive) and oci-layout /
+//     oci-layout-zstd (skopeo copy to oci:): containers/image converts a
+//     Docker v2s2 image's config to an OCI config on the way, and the OCI
+//     config has no Healthcheck, Shell or OnBuild. Images pushed with OCI
+//     media types (BuildKit, buildah) are copied unconverted and lose nothing.
+//
+// Everything else — the registry, docker save in every compression, podman's
+// docker-archive, crane's and BuildKit's layouts and tarballs — must match
+// the registry's config exactly.
+func transportLoss(label string, ref reference) loss {
+	dockerV2 := ref.ManifestMediaType == image.MediaTypeDockerManifest
+	switch label {
+	case "docker-daemon":
+		return loss{noEmptyLayer: true, why: "Engine API history has no empty_layer"}
+	case "podman-daemon":
+		return loss{noEmptyLayer: true, dropped: []string{"Healthcheck", "Shell", "OnBuild"},
+			why: "podman compat API: no empty_layer; inspect omits Healthcheck, Shell and OnBuild"}
+	case "oci-archive", "oci-layout", "oci-layout-zstd":
+		if dockerV2 {
+			return loss{dropped: []string{"Healthcheck", "Shell", "OnBuild"},
+				why: "containers/image converted the Docker config to OCI"}
+		}
+	}
+	return loss{}
+}
+
+// TestCrossTransport opens every built image through every place it was put
+// and holds strata's model to the registry's config, read without strata.
+func TestCrossTransport(t *testing.T) {
+	built := testenv.BuiltImages(t)
+	if len(built) == 0 {
+		t.Fatal("images.json lists no images")
+	}
+	if os.Getenv("STRATA_REQUIRE_SERVICES") == "1" {
+		for _, b := range allBuilders {
+			if !slices.ContainsFunc(built, func(bi testenv.BuiltImage) bool { return bi.Builder == b }) {
+				t.Errorf("builder %s built no image (see scripts/build-test-images.sh output)", b)
+			}
+		}
+	}
+	for _, bi := range built {
+		t.Run(bi.Name+"/"+bi.Builder, func(t *testing.T) {
+			regRef, ok := bi.Refs["registry"]
+			if !ok {
+				t.Fatalf("%s/%s has no registry ref to take the reference model from", bi.Name, bi.Builder)
+			}
+			ref := fetchReference(t, regRef)
+			if len(ref.Model.DiffIDs) != len(ref.LayerDigests) {
+				t.Fatalf("registry itself disagrees: %d diff_ids, %d layers in the manifest", len(ref.Model.DiffIDs), len(ref.LayerDigests))
+			}
+			labels := make([]string, 0, len(bi.Refs))
+			for l := range bi.Refs {
+				labels = append(labels, l)
+			}
+			slices.Sort(labels)
+			for _, label := range labels {
+				t.Run(label, func(t *testing.T) {
+					checkTransport(t, bi, label, ref)
+				})
+			}
+		})
+	}
+}
+
+func checkTransport(t *testing.T, bi testenv.BuiltImage, label string, ref reference) {
+	opts := source.Options{}
+	switch label {
+	case "docker-daemon":
+		opts.DockerHost = testenv.Service(t, "STRATA_TEST_DOCKER_HOST")
+	case "podman-daemon":
+		opts.DockerHost = testenv.Service(t, "STRATA_TEST_PODMAN_HOST")
+	}
+	src, err := source.Open(t.Context(), bi.Refs[label], opts)
+	if err != nil {
+		t.Fatalf("open %s: %v", bi.Refs[label], err)
+	}
+	defer src.Close()
+	img := src.Image()
+	got := modelFromImage(img)
+	l := transportLoss(label, ref)
+
+	ignore := map[string]bool{}
+	for _, f := range l.dropped {
+		ignore[f] = true
+	}
+	if l.noEmptyLayer {
+		ignore["History.EmptyLayer"] = true
+	}
+	if diffs := compare(ref.Model, got, ignore); len(diffs) > 0 {
+		t.Errorf("%s differs from the registry's config:\n  %s", bi.Refs[label], strings.Join(diffs, "\n  "))
+	}
+	for _, f := range l.dropped {
+		if !absent(got, f) {
+			t.Errorf("%s: expected %s to be lost (%s) but strata reports %v; if the transport now keeps it, drop it from transportLoss",
+				bi.Refs[label], f, l.why, field(got, f))
+		}
+	}
+
+	if l.noEmptyLayer {
+		// strata may infer the flag, but must say so (image.Image.Notes),
+		// and how often the inference misses is worth seeing.
+		if len(img.Notes) == 0 {
+			t.Errorf("%s: history has no empty_layer flag here, yet the model carries no note saying its flags are inferred", bi.Refs[label])
+		}
+		if len(got.History) == len(ref.Model.History) {
+			var wrong []string
+			for i, h := range ref.Model.History {
+				if got.History[i].EmptyLayer != h.EmptyLayer {
+					wrong = append(wrong, h.CreatedBy)
+				}
+			}
+			if len(wrong) > 0 {
+				t.Logf("%s: empty_layer inferred wrongly for %d of %d steps: %q", bi.Refs[label], len(wrong), len(ref.Model.History), wrong)
+			}
+		}
+	}
+	if len(img.Layers) != len(ref.Model.DiffIDs) {
+		t.Errorf("%d layers, the registry's config has %d diff_ids", len(img.Layers), len(ref.Model.DiffIDs))
+	}
+	// Pairing follows from the reference alone: history pairs one-to-one
+	// exactly when its non-empty entries number the layers. Daemons cannot
+	// say which entries are empty, so their pairing is strata's inference.
+	if !l.noEmptyLayer {
+		nonEmpty := 0
+		for _, h := range ref.Model.History {
+			if !h.EmptyLayer {
+				nonEmpty++
+			}
+		}
+		if wantProblem := nonEmpty != len(ref.Model.DiffIDs); wantProblem != (img.PairingProblem != "") {
+			t.Errorf("pairing problem %q; the registry's config has %d non-empty history entries for %d layers",
+				img.PairingProblem, nonEmpty, len(ref.Model.DiffIDs))
+		}
+	}
+	// Where the bytes travel unchanged, the identities must too: docker keeps
+	// a pulled config verbatim (its image ID is the config digest), crane
+	// keeps the pushed manifest, and the registry is the reference itself.
+	switch label {
+	case "registry", "crane-oci-layout":
+		if img.ManifestDigest != ref.ManifestDigest {
+			t.Errorf("manifest digest %s, registry serves %s", img.ManifestDigest, ref.ManifestDigest)
+		}
+		if !slices.Equal(img.BlobDigests(), ref.LayerDigests) {
+			t.Errorf("layer blobs %v, registry manifest lists %v", img.BlobDigests(), ref.LayerDigests)
+		}
+		fallthrough
+	case "docker-daemon", "docker-archive", "docker-archive-gzip", "docker-archive-zstd":
+		if img.ID != ref.ConfigDigest {
+			t.Errorf("image ID %s, registry config digest %s", img.ID, ref.ConfigDigest)
+		}
+	}
+	// Streaming every layer of every image through every transport would
+	// cost a gigabyte of decompression; the COPY-only chmod images (and one
+	// busybox image) are enough to show each transport's OpenLayer finds the
+	// blob and passes its digest check.
+	if bi.Name == "chmod" || (bi.Name == "parent" && bi.Builder == "classic") {
+		for i := range img.Layers {
+			rc, err := src.OpenLayer(t.Context(), i)
+			if err != nil {
+				t.Errorf("layer %d: %v", i, err)
+				continue
+			}
+			n, err := io.Copy(io.Discard, rc)
+			rc.Close()
+			if err != nil {
+				t.Errorf("layer %d after %d bytes: %v", i, n, err)
+			}
+		}
+	}
+	if label == "registry" && ref.FromIndex {
+		if img.Index == nil {
+			t.Errorf("registry serves an index for %s but the model has none", bi.Refs[label])
+		} else if bi.Builder == "buildkit-provenance" && len(img.Index.Attestations) == 0 {
+			t.Errorf("provenance build but the index in the model lists no attestation manifest")
+		}
+	}
+}
+
+func absent(m model, f string) bool {
+	switch f {
+	case "Healthcheck":
+		return m.Healthcheck == nil
+	case "Shell":
+		return len(m.Shell) == 0
+	case "OnBuild":
+		return len(m.OnBuild) == 0
+	}
+	return false
+}
+
+func field(m model, f string) any {
+	switch f {
+	case "Healthcheck":
+		return m.Healthcheck
+	case "Shell":
+		return m.Shell
+	case "OnBuild":
+		return m.OnBuild
+	}
+	return nil
+}
+
+// TestBuiltImagesMatchDockerfiles guards the builds themselves: the pushed
+// config of each `single` image carries what testdata/builders/single says,
+// so a builder that silently ignored an instruction (or a script that built
+// the wrong thing) cannot make the cross-transport test pass vacuously.
+func TestBuiltImagesMatchDockerfiles(t *testing.T) {
+	for _, bi := range testenv.BuiltImages(t) {
+		if bi.Name != "single" {
+			continue
+		}
+		t.Run(bi.Builder, func(t *testing.T) {
+			m := fetchReference(t, bi.Refs["registry"]).Model
+			want := model{
+				User:         "1000:1000",
+				WorkingDir:   "/app",
+				StopSignal:   "SIGTERM",
+				ExposedPorts: []string{"53/udp", "8080/tcp"},
+				Volumes:      []string{"/data", "/var/log/app"},
+				Entrypoint:   []string{"/bin/sh", "-c"},
+				Cmd:          []string{`echo "$MOTTO"`},
+			}
+			ignore := map[string]bool{"Platform": true, "DiffIDs": true, "Env": true, "Labels": true,
+				"Healthcheck": true, "Shell": true, "OnBuild": true, "History.CreatedBy": true, "History.EmptyLayer": true}
+			m2 := m
+			m2.History = nil
+			if d := compare(want, m2, ignore); len(d) > 0 {
+				t.Errorf("pushed config does not match the Dockerfile:\n  %s", strings.Join(d, "\n  "))
+			}
+			for _, kv := range []string{"MOTTO=read it back", "APP_HOME=/app"} {
+				if !slices.Contains(m.Env, kv) {
+					t.Errorf("Env %v lacks %q", m.Env, kv)
+				}
+			}
+			for k, v := range map[string]string{"org.opencontainers.image.title": "strata single", "com.example.team": "image forensics", "com.example.empty": ""} {
+				if got, ok := m.Labels[k]; !ok || got != v {
+					t.Errorf("label %s = %q (present %v), want %q", k, got, ok, v)
+				}
+			}
+			// buildah writes OCI configs by default and drops HEALTHCHECK and
+			// SHELL at build time (it warns); every other builder keeps them.
+			if strings.HasPrefix(bi.Builder, "buildah") {
+				if m.Healthcheck != nil || len(m.Shell) > 0 {
+					t.Errorf("buildah OCI build kept Healthcheck %v / Shell %v", m.Healthcheck, m.Shell)
+				}
+			} else {
+				if m.Healthcheck == nil || m.Healthcheck.Retries != 3 || m.Healthcheck.Interval != 30e9 {
+					t.Errorf("Healthcheck %+v, want interval 30s retries 3", m.Healthcheck)
+				}
+				if !slices.Equal(m.Shell, []string{"/bin/ash", "-e", "-c"}) {
+					t.Errorf("Shell %v", m.Shell)
+				}
+			}
+			var spaced bool
+			for _, h := range m.History {
+				spaced = spaced || strings.Contains(h.CreatedBy, "SPACED=two words here")
+			}
+			if !spaced {
+				t.Errorf("no history entry records the build arg SPACED=two words here")
+			}
+		})
+	}
+}
