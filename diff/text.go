@@ -1,0 +1,307 @@
+package diff
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/strata-tool/strata/layers"
+)
+
+// historyContext is how many agreeing steps are shown around a change.
+const historyContext = 3
+
+type painter struct{ on bool }
+
+func (p painter) paint(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func (p painter) op(op, s string) string {
+	switch op {
+	case "+":
+		return p.paint("32", s)
+	case "-":
+		return p.paint("31", s)
+	case "~", "*":
+		return p.paint("33", s)
+	}
+	return s
+}
+
+// WriteText renders the result for people; colour adds ANSI colours (the
+// caller decides, from whether the output is a terminal).
+func (r *Result) WriteText(w io.Writer, colour bool) error {
+	p := painter{colour}
+	var b strings.Builder
+	for _, s := range []struct {
+		tag  string
+		side Side
+	}{{"A", r.A}, {"B", r.B}} {
+		fmt.Fprintf(&b, "%s  %s", p.paint("1", s.tag), s.side.Reference)
+		if s.side.Transport != "" {
+			fmt.Fprintf(&b, " (%s)", s.side.Transport)
+		}
+		if s.side.ManifestDigest != "" {
+			fmt.Fprintf(&b, "  manifest %s", short(s.side.ManifestDigest))
+		}
+		if s.side.ID != "" {
+			fmt.Fprintf(&b, "  config %s", short(s.side.ID))
+		}
+		fmt.Fprintf(&b, "  %s, %s\n", plural(s.side.Layers, "layer"), plural(s.side.HistorySteps, "step"))
+	}
+	fmt.Fprintf(&b, "\nverdict: %s\n", p.paint("1", verdictText(r.Verdict)))
+	by := ""
+	if r.SharedBy != "" {
+		by = ", by " + r.SharedBy
+	}
+	fmt.Fprintf(&b, "  shared layer chain: %d (A has %d, B has %d%s)\n", r.SharedLayers, r.A.Layers, r.B.Layers, by)
+	if s := r.FirstDifferingStep; s != nil {
+		fmt.Fprintf(&b, "  first differing history step: %d\n    A: %s\n    B: %s\n", s.Index, orNone(s.A), orNone(s.B))
+		if s.A == s.B {
+			b.WriteString("    (the same instruction, but it made a different layer)\n")
+		}
+	} else {
+		b.WriteString("  histories agree step for step\n")
+	}
+
+	section(&b, p, "config", r.Config)
+	section(&b, p, "manifest", r.Manifest)
+	writeHistory(&b, p, r.History)
+	if r.Files != nil {
+		writeFiles(&b, p, r.Files)
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\nnotes:\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "  %s\n", n)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func verdictText(v Verdict) string {
+	switch v {
+	case Identical:
+		return "identical (same manifest digest)"
+	case SameContent:
+		return "same content (same config and layers; name or manifest encoding differ)"
+	}
+	return "different"
+}
+
+func section(b *strings.Builder, p painter, title string, cs []Change) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s:\n", title)
+	for _, c := range cs {
+		op := "~"
+		switch {
+		case c.A == nil:
+			op = "+"
+		case c.B == nil:
+			op = "-"
+		}
+		name := c.Field
+		if c.Key != "" {
+			name += " " + c.Key
+		}
+		line := fmt.Sprintf("  %s %s: %s → %s", op, name, value(c.A), value(c.B))
+		if c.Note != "" {
+			line += "  (" + c.Note + ")"
+		}
+		b.WriteString(p.op(op, line) + "\n")
+	}
+}
+
+func writeHistory(b *strings.Builder, p painter, h HistoryDiff) {
+	if h.FirstDiffering == nil {
+		return
+	}
+	b.WriteString("\nhistory (--- A, +++ B):\n")
+	// Show agreeing lines only near a change, like diff -u.
+	near := make([]bool, len(h.Lines))
+	for i, l := range h.Lines {
+		if l.Op != " " || l.LayerDiffers {
+			for j := max(0, i-historyContext); j <= min(len(h.Lines)-1, i+historyContext); j++ {
+				near[j] = true
+			}
+		}
+	}
+	hidden := 0
+	flush := func() {
+		if hidden > 0 {
+			fmt.Fprintf(b, "  @@ %d matching steps @@\n", hidden)
+			hidden = 0
+		}
+	}
+	for i, l := range h.Lines {
+		if !near[i] {
+			hidden++
+			continue
+		}
+		flush()
+		size := ""
+		switch {
+		case l.Op == "-" && l.SizeA != nil:
+			size = humanBytes(*l.SizeA)
+		case l.Op == "+" && l.SizeB != nil:
+			size = humanBytes(*l.SizeB)
+		case l.Op == " " && l.LayerDiffers:
+			size = sizeOrDash(l.SizeA) + " → " + sizeOrDash(l.SizeB) + ", layer differs"
+		case l.Op == " " && l.SizeA != nil:
+			size = humanBytes(*l.SizeA)
+		}
+		line := "  " + l.Op + " " + l.Text
+		if size != "" {
+			line += "   [" + size + "]"
+		}
+		op := l.Op
+		if op == " " && l.LayerDiffers {
+			op = "~"
+		}
+		b.WriteString(p.op(op, line) + "\n")
+	}
+	flush()
+}
+
+func writeFiles(b *strings.Builder, p painter, f *FileResult) {
+	fmt.Fprintf(b, "\nfiles: %d added, %d removed, %d changed", f.Added, f.Removed, f.Changed)
+	if f.Written > 0 {
+		fmt.Fprintf(b, ", %d written over the shared base\n", f.Written)
+		b.WriteString("  (* = one side wrote it over the shared base, which was not read: it differs\n" +
+			"   unless it repeats the base exactly; --resolve-base reads the base to tell)")
+	}
+	b.WriteString("\n")
+	for _, c := range f.Changes {
+		var line, op string
+		switch c.Kind {
+		case Added:
+			op, line = "+", c.Path+"  "+entryText(c.B)
+		case Removed:
+			op, line = "-", c.Path+"  "+entryText(c.A)
+		case Changed:
+			op, line = "~", c.Path+"  "+fieldsText(c)
+		case Written:
+			e := c.A
+			if c.Side == "B" {
+				e = c.B
+			}
+			op, line = "*", c.Path+"  "+entryText(e)+"  (by "+c.Side+")"
+		}
+		b.WriteString(p.op(op, "  "+op+" "+line) + "\n")
+	}
+	fmt.Fprintf(b, "  read %s: %s stored, %s tar; skipped %s: %s stored",
+		plural(f.Read.Layers, "layer"), humanBytes(f.Read.Blob), humanBytes(f.Read.Tar), plural(f.Skipped.Layers, "layer"), humanBytes(f.Skipped.Blob))
+	if f.Skipped.Tar > 0 {
+		fmt.Fprintf(b, ", %s tar", humanBytes(f.Skipped.Tar))
+	}
+	if f.BaseRead {
+		fmt.Fprintf(b, "\n  shared base read because %s", f.BaseReason)
+	}
+	b.WriteString("\n")
+}
+
+func entryText(e *layers.Entry) string {
+	if e == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%s %04o %d:%d", e.Type, e.Mode, e.UID, e.GID)
+	if e.Type == layers.TypeFile || e.Type == layers.TypeHardlink {
+		s += " " + humanBytes(e.Size)
+	}
+	if e.Link != "" {
+		s += " → " + e.Link
+	}
+	if e.Digest != "" {
+		s += " " + short(e.Digest)
+	}
+	return s
+}
+
+func fieldsText(c FileChange) string {
+	x, y := c.A, c.B
+	var parts []string
+	for _, f := range c.Fields {
+		var from, to string
+		switch f {
+		case "type":
+			from, to = x.Type.String(), y.Type.String()
+		case "mode":
+			from, to = fmt.Sprintf("%04o", x.Mode), fmt.Sprintf("%04o", y.Mode)
+		case "uid":
+			from, to = strconv.Itoa(x.UID), strconv.Itoa(y.UID)
+		case "gid":
+			from, to = strconv.Itoa(x.GID), strconv.Itoa(y.GID)
+		case "size":
+			from, to = humanBytes(x.Size), humanBytes(y.Size)
+			if from == to {
+				from, to = strconv.FormatInt(x.Size, 10)+" B", strconv.FormatInt(y.Size, 10)+" B"
+			}
+		case "link":
+			from, to = x.Link, y.Link
+		case "content":
+			from, to = short(x.Digest), short(y.Digest)
+		case "mtime":
+			from, to = x.ModTime.Format("2006-01-02T15:04:05Z"), y.ModTime.Format("2006-01-02T15:04:05Z")
+		}
+		parts = append(parts, f+" "+from+" → "+to)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func value(s *string) string {
+	if s == nil {
+		return "(unset)"
+	}
+	return strconv.Quote(*s)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no step: history ended)"
+	}
+	return s
+}
+
+func sizeOrDash(n *int64) string {
+	if n == nil {
+		return "no layer"
+	}
+	return humanBytes(*n)
+}
+
+// short abbreviates a digest to algorithm plus 12 hex digits.
+func short(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return alg + ":" + hex[:12]
+	}
+	return d
+}
+
+// humanBytes uses SI units, as docker does.
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}

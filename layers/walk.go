@@ -1,0 +1,153 @@
+package layers
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Record is one tar entry as a layer states it: a file-system entry, a
+// whiteout deleting Path (and everything below it), or an opaque marker
+// hiding everything lower layers put below directory Path.
+type Record struct {
+	Entry
+	Whiteout bool `json:"whiteout,omitempty"`
+	Opaque   bool `json:"opaque,omitempty"`
+}
+
+// WalkOptions tune Walk.
+type WalkOptions struct {
+	// Hash reports whether the content of the regular file at path should
+	// be hashed. nil hashes nothing; hashing is the only reason content is
+	// read at all, so callers ask only where a comparison needs it.
+	Hash func(path string) bool
+}
+
+// Stats counts what a walk consumed.
+type Stats struct {
+	Entries int   `json:"entries"`
+	Bytes   int64 `json:"bytes"` // tar stream bytes read, padding and trailer included
+}
+
+// Walk streams a layer tar, calling fn for each entry in tar order. eStargz
+// bookkeeping entries and aufs metadata are skipped; whiteouts come back as
+// records with Whiteout or Opaque set. The stream is read to its end even
+// after the tar trailer, so a digest-verifying reader gets to check it.
+func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
+	cr := &countingReader{r: r}
+	tr := tar.NewReader(cr)
+	var st Stats
+	// Hardlinks carry no content; they take size and digest from their
+	// target, which a well-formed layer has written earlier.
+	type content struct {
+		size   int64
+		digest string
+	}
+	targets := map[string]content{}
+	buf := make([]byte, 64<<10)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return st, fmt.Errorf("read tar entry after %d entries: %w", st.Entries, err)
+		}
+		st.Entries++
+		rec, skip := recordFor(hdr)
+		if skip {
+			continue
+		}
+		switch rec.Type {
+		case TypeFile:
+			if opts.Hash != nil && opts.Hash(rec.Path) {
+				h := sha256.New()
+				if _, err := io.CopyBuffer(h, tr, buf); err != nil {
+					return st, fmt.Errorf("read content of %s: %w", rec.Path, err)
+				}
+				rec.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+			}
+			targets[rec.Path] = content{rec.Size, rec.Digest}
+		case TypeHardlink:
+			if c, ok := targets[rec.Link]; ok {
+				rec.Size, rec.Digest = c.size, c.digest
+			}
+		}
+		if err := fn(rec); err != nil {
+			return st, err
+		}
+	}
+	// The tar reader stops at the trailer; the rest is zero padding, but a
+	// verifying reader only checks the digest once it has seen EOF.
+	if _, err := io.CopyBuffer(io.Discard, cr, buf); err != nil {
+		return st, fmt.Errorf("read past tar trailer: %w", err)
+	}
+	st.Bytes = cr.n
+	return st, nil
+}
+
+// recordFor maps a tar header to a record; skip is true for entries that
+// are not part of the image's file system.
+func recordFor(hdr *tar.Header) (rec Record, skip bool) {
+	p := CleanPath(hdr.Name)
+	if p == "" {
+		return rec, true // the root directory itself
+	}
+	if estargzEntries[p] {
+		return rec, true
+	}
+	dir, base := parent(p), p[strings.LastIndexByte(p, '/')+1:]
+	switch {
+	case base == opaqueMarker:
+		return Record{Entry: Entry{Path: dir}, Opaque: true}, false
+	case strings.HasPrefix(base, whiteoutMeta):
+		return rec, true
+	case strings.HasPrefix(base, whiteoutPrefix):
+		target := strings.TrimPrefix(base, whiteoutPrefix)
+		if dir != "" {
+			target = dir + "/" + target
+		}
+		return Record{Entry: Entry{Path: target}, Whiteout: true}, false
+	}
+	e := Entry{
+		Path:    p,
+		Mode:    uint32(hdr.Mode) & 0o7777,
+		UID:     hdr.Uid,
+		GID:     hdr.Gid,
+		ModTime: hdr.ModTime.UTC(),
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+		e.Type, e.Size = TypeFile, hdr.Size
+	case tar.TypeDir:
+		e.Type = TypeDir
+	case tar.TypeSymlink:
+		e.Type, e.Link = TypeSymlink, hdr.Linkname
+	case tar.TypeLink:
+		e.Type, e.Link = TypeHardlink, CleanPath(hdr.Linkname)
+	case tar.TypeChar:
+		e.Type = TypeChar
+	case tar.TypeBlock:
+		e.Type = TypeBlock
+	case tar.TypeFifo:
+		e.Type = TypeFIFO
+	default:
+		e.Type = TypeOther
+	}
+	return Record{Entry: e}, false
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
