@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs everything scripts/test.sh needs, and nothing it
+# already finds, so a warm run costs about a second:
+#   * Debian packages: the real registry, dockerd, podman/buildah/skopeo,
+#     PostgreSQL, busybox-static (the only "base image" we may use), and the
+#     compressors users wrap docker-save archives in;
+#   * standalone BuildKit (buildkitd + buildctl) and crane, built from source
+#     through the Go module proxy into $STRATA_TOOLS/bin. Nothing here
+#     downloads a prebuilt binary.
+#
+# Usage: scripts/install-deps.sh        (root; apt-get when a package is missing)
+# Env:   STRATA_TOOLS  tool cache (default $HOME/.cache/strata/tools)
+set -euo pipefail
+
+TOOLS=${STRATA_TOOLS:-$HOME/.cache/strata/tools}
+BUILDKIT_VERSION=v0.34.2
+CRANE_VERSION=v0.22.1
+
+# --no-install-recommends keeps out needrestart, apparmor, git and systemd;
+# everything the scripts use is named here. Not crun (services.sh pins
+# podman to runc anyway):
+# podman prefers it when present, and it refuses this machine's hybrid
+# cgroup v1/v2 mounts ("cgroups in hybrid mode not supported"); runc works.
+# netavark is named so apt does not pick the container-network-stack
+# provider on its own; slirp4netns and fuse-overlayfs complete the set the
+# scripts were verified with (dbus-user-session is left out: it drags in
+# systemd, useless without it as PID 1).
+APT_PACKAGES=(
+	docker-registry apache2-utils busybox-static
+	docker.io containerd runc tini iptables
+	podman buildah skopeo conmon uidmap golang-github-containers-common
+	netavark slirp4netns fuse-overlayfs
+	postgresql
+	zstd xz-utils bzip2 gzip tar ca-certificates procps iproute2 curl
+)
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+start=$SECONDS
+
+# --- Debian packages --------------------------------------------------------
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+
+# Another engineer (or apt's own timer) may hold the lock: wait for it rather
+# than fail. apt's Lock::Timeout covers dpkg's lock; the loop covers the
+# lists lock taken by `apt-get update`.
+apt_retry() {
+	local i
+	for i in $(seq 1 60); do
+		if apt-get -o DPkg::Lock::Timeout=300 "$@"; then
+			return 0
+		fi
+		log "apt-get $1 failed (attempt $i); retrying in 10 s (lock held by someone else?)"
+		sleep 10
+	done
+	return 1
+}
+
+if ((${#missing[@]})); then
+	[[ $(id -u) -eq 0 ]] || die "missing Debian packages (${missing[*]}) and not root: run as root or install them"
+	log "apt-get install ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	# Package scripts must not start their own registry/dockerd/postgres on
+	# the ports the tests reserve; policy-rc.d exit 101 forbids it. Leave an
+	# existing policy alone.
+	created_policy=
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		created_policy=1
+	fi
+	trap '[[ -n $created_policy ]] && rm -f /usr/sbin/policy-rc.d' EXIT
+	apt_retry update -qq || die "apt-get update failed"
+	apt_retry install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		die "apt-get install ${missing[*]} failed"
+fi
+
+# --- Go-built tools -----------------------------------------------------------
+command -v go >/dev/null || die "go not found on PATH (install Go 1.26+)"
+mkdir -p "$TOOLS/bin"
+# A tool may be a leftover from another version: ask the binary itself which
+# module version it was built from.
+has_module() { # binary module version
+	[[ -x $1 ]] && go version -m "$1" 2>/dev/null | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+$2[[:space:]]+$3([[:space:]]|$)"
+}
+
+# Plain `go install github.com/moby/buildkit/cmd/buildkitd@…` is refused
+# (buildkit's go.mod has exclude/replace directives), so build it inside a
+# scratch module that requires buildkit.
+if ! has_module "$TOOLS/bin/buildkitd" github.com/moby/buildkit "$BUILDKIT_VERSION" ||
+	! has_module "$TOOLS/bin/buildctl" github.com/moby/buildkit "$BUILDKIT_VERSION"; then
+	log "building buildkitd + buildctl $BUILDKIT_VERSION from source (about a minute)"
+	src="$TOOLS/src/buildkit-$BUILDKIT_VERSION"
+	rm -rf "$src"
+	mkdir -p "$src"
+	(
+		cd "$src"
+		export GOFLAGS=-mod=mod GOWORK=off
+		go mod init strata-tools/buildkit >/dev/null 2>&1
+		cat >tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "github.com/moby/buildkit/cmd/buildctl"
+	_ "github.com/moby/buildkit/cmd/buildkitd"
+)
+GO
+		go get "github.com/moby/buildkit@$BUILDKIT_VERSION" >/dev/null 2>&1
+		go mod tidy >/dev/null 2>&1
+		go build -trimpath -o "$TOOLS/bin/buildkitd.new" github.com/moby/buildkit/cmd/buildkitd
+		go build -trimpath -o "$TOOLS/bin/buildctl.new" github.com/moby/buildkit/cmd/buildctl
+	) || die "building BuildKit $BUILDKIT_VERSION failed (see above)"
+	mv "$TOOLS/bin/buildkitd.new" "$TOOLS/bin/buildkitd"
+	mv "$TOOLS/bin/buildctl.new" "$TOOLS/bin/buildctl"
+fi
+
+if ! has_module "$TOOLS/bin/crane" github.com/google/go-containerregistry "$CRANE_VERSION"; then
+	log "building crane $CRANE_VERSION from source"
+	GOBIN="$TOOLS/bin" GOWORK=off go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" ||
+		die "go install crane $CRANE_VERSION failed"
+fi
+
+# --- sanity ----------------------------------------------------------------------
+for b in docker-registry htpasswd dockerd podman buildah skopeo /bin/busybox zstd xz bzip2 \
+	/usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl \
+	"$TOOLS/bin/buildkitd" "$TOOLS/bin/buildctl" "$TOOLS/bin/crane"; do
+	command -v "$b" >/dev/null || die "$b is still missing after install"
+done
+log "ready in $((SECONDS - start)) s (tools in $TOOLS/bin)"
