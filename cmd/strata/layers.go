@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
 )
 
@@ -64,8 +65,9 @@ func init() {
 
 func buildLayersReport(img *image.Image) layersReport {
 	rep := layersReport{Reference: img.Reference, Platform: img.Platform.String(), Layers: len(img.Layers), Problem: img.PairingProblem}
+	steps := history.TranslateAll(img)
 	for i, h := range img.History {
-		row := layerRow{Step: i + 1, Instruction: instructionText(h.CreatedBy), CreatedBy: h.CreatedBy, Empty: h.EmptyLayer, Created: h.Created, Comment: h.Comment, Size: -1, UncompressedSize: -1}
+		row := layerRow{Step: i + 1, Instruction: steps[i].Line(), CreatedBy: h.CreatedBy, Empty: h.EmptyLayer, Created: h.Created, Comment: h.Comment, Size: -1, UncompressedSize: -1}
 		if h.Layer >= 0 {
 			l := img.Layers[h.Layer]
 			idx := h.Layer
@@ -99,23 +101,6 @@ func sumSizes(ls []image.Layer) (compressed, uncompressed int64) {
 		}
 	}
 	return
-}
-
-// instructionText strips the shell prefix and "#(nop)" marker the classic
-// builder writes, and BuildKit's "# buildkit" suffix, for display.
-func instructionText(createdBy string) string {
-	s := strings.TrimSpace(createdBy)
-	s = strings.TrimSuffix(s, "# buildkit")
-	s = strings.TrimSpace(s)
-	for _, p := range []string{"/bin/sh -c #(nop) ", "/bin/sh -c #(nop)", "#(nop) "} {
-		if strings.HasPrefix(s, p) {
-			return strings.TrimSpace(strings.TrimPrefix(s, p))
-		}
-	}
-	if strings.HasPrefix(s, "/bin/sh -c ") {
-		return "RUN " + strings.TrimPrefix(s, "/bin/sh -c ")
-	}
-	return s
 }
 
 func renderLayers(w io.Writer, rep layersReport) error {

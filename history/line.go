@@ -1,0 +1,50 @@
+package history
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
+
+// Line renders the instruction on one line for tables and diffs: keyword,
+// flags and arguments, exec forms as JSON arrays, with the builders'
+// shell and build-arg prefixes gone. It is for reading and aligning steps;
+// the dockerfile package renders text that parses.
+func (in Instruction) Line() string {
+	if !in.IsStep() {
+		return "# " + fold(in.Raw)
+	}
+	parts := append([]string{in.Keyword}, in.Flags...)
+	switch {
+	case in.ExecForm && len(in.Argv) > 0:
+		parts = append(parts, jsonArray(in.Argv))
+	case in.Keyword == "HEALTHCHECK" && len(in.Argv) > 0:
+		switch in.Argv[0] {
+		case "NONE":
+			parts = append(parts, "NONE")
+		case "CMD-SHELL":
+			parts = append(parts, "CMD", strings.Join(in.Argv[1:], " "))
+		default:
+			parts = append(parts, "CMD", jsonArray(in.Argv[1:]))
+		}
+	case (in.Keyword == "COPY" || in.Keyword == "ADD") && in.ContentHash != "":
+		parts = append(parts, in.ContentHash, in.Dest)
+	case in.Keyword == "EXPOSE" && len(in.Argv) > 0:
+		parts = append(parts, in.Argv...)
+	case in.Args != "":
+		parts = append(parts, in.Args)
+	}
+	return fold(strings.Join(parts, " "))
+}
+
+func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func jsonArray(argv []string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(argv); err != nil {
+		return strings.Join(argv, " ")
+	}
+	return strings.ReplaceAll(strings.TrimSpace(b.String()), `","`, `", "`)
+}
