@@ -299,3 +299,33 @@ func golden(t *testing.T, name string, r *Result) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The same Dockerfile built by the classic builder and by BuildKit: COPY
+// sources survive only as content hashes in one and as names in the other,
+// yet the steps line up, and the one whose content differs says so.
+func TestHistoryAlignsAcrossBuilders(t *testing.T) {
+	classic := build(t, "reg/app:classic", image.ContainerConfig{},
+		step{"/bin/sh -c #(nop) COPY file:4b825dc642cb6eb9a060e54bf8d69288fbee4904 in /app/a.txt ", []member{file("app/a.txt", "a")}},
+		step{"/bin/sh -c #(nop)  ENV MODE=prod", nil},
+		step{"/bin/sh -c #(nop) COPY file:9f8e7d6c5b4a39281706f5e4d3c2b1a098765432 in /app/b.txt ", []member{file("app/b.txt", "b1")}},
+	)
+	buildkit := build(t, "reg/app:buildkit", image.ContainerConfig{},
+		step{"COPY a.txt /app/a.txt # buildkit", []member{file("app/a.txt", "a")}},
+		step{"ENV MODE=prod", nil},
+		step{"COPY b.txt /app/b.txt # buildkit", []member{file("app/b.txt", "b2")}},
+	)
+	r := Images(classic.img, buildkit.img, Options{})
+	var ops []string
+	for _, l := range r.History.Lines {
+		ops = append(ops, l.Op)
+		if l.Op == " " && l.StepA == 2 && !l.LayerDiffers {
+			t.Errorf("changed COPY not marked as a differing layer: %+v", l)
+		}
+	}
+	if strings.Join(ops, "") != "   " {
+		t.Errorf("history ops %q, want three aligned steps: %+v", strings.Join(ops, ""), r.History.Lines)
+	}
+	if r.SharedLayers != 1 {
+		t.Errorf("shared layers %d, want 1", r.SharedLayers)
+	}
+}

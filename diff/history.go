@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
 )
 
@@ -42,10 +43,11 @@ type HistoryLine struct {
 // subsequence), which is what a reader of two Dockerfiles expects.
 func historyDiff(a, b *image.Image, shared int) HistoryDiff {
 	ha, hb := paired(a), paired(b)
-	la, lb := lines(ha), lines(hb)
+	la, ka := lines(a, ha)
+	lb, kb := lines(b, hb)
 	var d HistoryDiff
 	n := 0
-	for n < len(ha) && n < len(hb) && la[n] == lb[n] && sameLayer(ha[n].Layer, hb[n].Layer, shared) {
+	for n < len(ha) && n < len(hb) && ka[n] == kb[n] && sameLayer(ha[n].Layer, hb[n].Layer, shared) {
 		n++
 	}
 	d.SharedSteps = n
@@ -63,7 +65,7 @@ func historyDiff(a, b *image.Image, shared int) HistoryDiff {
 		d.Lines = append(d.Lines, HistoryLine{Op: " ", Text: la[i], StepA: i, StepB: i,
 			SizeA: layerSize(a, ha[i].Layer), SizeB: layerSize(b, hb[i].Layer)})
 	}
-	for _, op := range align(la[n:], lb[n:]) {
+	for _, op := range align(ka[n:], kb[n:]) {
 		l := HistoryLine{Op: op.op, StepA: -1, StepB: -1}
 		if op.i >= 0 {
 			i := n + op.i
@@ -93,12 +95,29 @@ func paired(img *image.Image) []image.HistoryEntry {
 	return h
 }
 
-func lines(h []image.HistoryEntry) []string {
-	out := make([]string, len(h))
+// lines reads each step with the history translator: the text shown, and
+// the key steps are aligned by. The key drops what builders record
+// differently for the same instruction — COPY/ADD sources survive as
+// names in BuildKit but as content hashes in the classic builder and
+// buildah — so the same Dockerfile built two ways lines up; a COPY whose
+// content changed still shows, as a step whose layer differs.
+func lines(img *image.Image, h []image.HistoryEntry) (text, keys []string) {
+	t := history.New(img.Config)
+	text, keys = make([]string, len(h)), make([]string, len(h))
 	for i, e := range h {
-		out[i] = normalize(e.CreatedBy)
+		in := t.Translate(e)
+		text[i] = in.Line()
+		if !in.IsStep() {
+			// Text no builder's format claims: the light normalisation
+			// still lines up what a reader would call the same step.
+			text[i] = normalize(e.CreatedBy)
+		}
+		keys[i] = text[i]
+		if in.Keyword == "COPY" || in.Keyword == "ADD" {
+			keys[i] = in.Keyword + " " + in.Dest
+		}
 	}
-	return out
+	return text, keys
 }
 
 // sameLayer: both steps made no layer, or both made the same layer of the
@@ -193,10 +212,8 @@ var instructions = map[string]bool{
 
 // normalize turns a created_by into a Dockerfile-like line, enough to align
 // two histories by instruction.
-// TODO(history): switch to the history package's created_by → instruction
-// translation once it lands; this covers the classic builder's
-// "/bin/sh -c #(nop) " and "|N k=v /bin/sh -c" forms and BuildKit's
-// "# buildkit" suffix only.
+// Alignment uses the history translator (see lines); this lighter form is
+// kept for matching LABEL steps by key.
 func normalize(createdBy string) string {
 	s := strings.Join(strings.Fields(createdBy), " ")
 	s = strings.TrimSpace(strings.TrimSuffix(s, "# buildkit"))
