@@ -59,7 +59,14 @@ or lost. -o json prints one record per history entry.`,
 				}
 			}
 			if res == nil {
-				res = dockerfile.Render(img, dockerfile.Options{Layers: withLayers, Base: provenanceBase(prov)})
+				base, err := lineageBase(cmd.Context(), img, prov)
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "strata: base image lookup failed, reconstructing without it: %v\n", err)
+				}
+				if base == nil {
+					base = provenanceBase(prov)
+				}
+				res = dockerfile.Render(img, dockerfile.Options{Layers: withLayers, Base: base})
 			}
 			if err := dockerfile.Validate(res.Text); err != nil {
 				res.Notes = append(res.Notes, "the output does not parse (a strata bug, please report): "+err.Error())
@@ -81,6 +88,7 @@ or lost. -o json prints one record per history entry.`,
 	}
 	cmd.Flags().BoolVar(&withLayers, "layers", false, "annotate each instruction with the layer it made (index, size, digest)")
 	cmd.Flags().BoolVar(&fromHistory, "from-history", false, "ignore a provenance attestation and reconstruct from the history")
+	cmd.Flags().StringVar(&catalogSpec, "catalog", "", "catalog to name the base image from (default: the embedded one, if it exists; or postgres://…)")
 	rootCmd.AddCommand(cmd)
 }
 

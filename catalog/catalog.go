@@ -1,0 +1,373 @@
+// Package catalog records known images by the chain IDs of their layers so
+// that another image's base can be found by content: an image whose entire
+// chain is a prefix of ours is a parent (or an earlier ancestor); the same
+// full chain is an identical image. The Catalog interface has two stores:
+// catalog/sqlite (embedded default) and catalog/postgres (shared by many
+// strata servers); both pass the suite in catalog/catalogtest.
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/strata-tool/strata/image"
+)
+
+// Kind says which chain a chain ID belongs to.
+type Kind int
+
+const (
+	// DiffChain is the OCI ChainID over uncompressed diff_ids: content
+	// identity, whatever the compression.
+	DiffChain Kind = iota
+	// BlobChain is the same construction over compressed blob digests:
+	// what a registry knows without reading configs, and what children
+	// pushed to a registry share with their parent byte for byte.
+	BlobChain
+)
+
+func (k Kind) String() string {
+	if k == BlobChain {
+		return "blob chain"
+	}
+	return "diff_id chain"
+}
+
+// Entry is one catalogued platform image.
+type Entry struct {
+	// Name is the repository ("debian", "127.0.0.1:5000/test/base").
+	Name string `json:"name"`
+	// Tag may be empty for an image catalogued by digest.
+	Tag            string `json:"tag,omitempty"`
+	ManifestDigest string `json:"manifestDigest,omitempty"`
+	// IndexDigest is the manifest list / index the platform image was
+	// chosen from, where there was one.
+	IndexDigest  string `json:"indexDigest,omitempty"`
+	ConfigDigest string `json:"configDigest,omitempty"`
+	// Platform is os/arch[/variant].
+	Platform string `json:"platform,omitempty"`
+	// ChainIDs[i] is the ChainID of layers 0..i over diff_ids; empty when
+	// the source gave no diff_ids (repo-info metadata).
+	ChainIDs []string `json:"chainIDs,omitempty"`
+	// BlobChainIDs[i] is the chain over compressed blob digests; empty when
+	// the source has no blobs (a daemon).
+	BlobChainIDs []string `json:"blobChainIDs,omitempty"`
+	// History[i] is the created_by text of the step that made layer i,
+	// kept for display.
+	History []string `json:"history,omitempty"`
+	// Steps is the created_by of every history entry, empty ones included:
+	// a child built FROM this image starts with exactly these steps, which
+	// tells apart two images that share layers but not config, and says
+	// where the base's steps end in the child's history.
+	Steps []string `json:"steps,omitempty"`
+	// Source is the reference the entry was read from.
+	Source string    `json:"source,omitempty"`
+	Added  time.Time `json:"added"`
+}
+
+// Ref renders name:tag, or name@digest for an untagged entry.
+func (e Entry) Ref() string {
+	if e.Tag != "" {
+		return e.Name + ":" + e.Tag
+	}
+	if e.ManifestDigest != "" {
+		return e.Name + "@" + e.ManifestDigest
+	}
+	return e.Name
+}
+
+// Layers is the number of layers the entry's chains cover.
+func (e Entry) Layers() int {
+	return max(len(e.ChainIDs), len(e.BlobChainIDs))
+}
+
+// Chain returns the chain of the given kind.
+func (e Entry) Chain(k Kind) []string {
+	if k == BlobChain {
+		return e.BlobChainIDs
+	}
+	return e.ChainIDs
+}
+
+// Ident distinguishes versions of one name:tag on one platform: the
+// manifest digest where there is one, else the config digest, else the top
+// of a chain. Stores keep one entry per (name, tag, platform, ident), so an
+// old version of a tag stays matchable after the tag moves.
+func (e Entry) Ident() string {
+	switch {
+	case e.ManifestDigest != "":
+		return e.ManifestDigest
+	case e.ConfigDigest != "":
+		return e.ConfigDigest
+	case len(e.ChainIDs) > 0:
+		return e.ChainIDs[len(e.ChainIDs)-1]
+	case len(e.BlobChainIDs) > 0:
+		return e.BlobChainIDs[len(e.BlobChainIDs)-1]
+	}
+	return ""
+}
+
+// ValidDigest reports whether s is a sha256 digest, the only form a chain
+// ID takes (stores keep the 32 raw bytes). Hand-written because it runs for
+// every layer of every imported entry.
+func ValidDigest(s string) bool {
+	if len(s) != len("sha256:")+64 || s[:7] != "sha256:" {
+		return false
+	}
+	for i := 7; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks what the stores rely on.
+func (e Entry) Validate() error {
+	if err := e.ValidateShape(); err != nil {
+		return err
+	}
+	for _, c := range [][]string{e.ChainIDs, e.BlobChainIDs} {
+		for _, id := range c {
+			if !ValidDigest(id) {
+				return fmt.Errorf("catalog entry %s: chain ID %q is not a sha256 digest", e.Ref(), id)
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateShape is Validate without checking each chain ID's form, for
+// stores that check it anyway while encoding them.
+func (e Entry) ValidateShape() error {
+	if e.Name == "" {
+		return fmt.Errorf("catalog entry: empty name")
+	}
+	if len(e.ChainIDs) == 0 && len(e.BlobChainIDs) == 0 {
+		return fmt.Errorf("catalog entry %s: no layer chain (an image with no layers cannot be matched)", e.Ref())
+	}
+	if len(e.ChainIDs) > 0 && len(e.BlobChainIDs) > 0 && len(e.ChainIDs) != len(e.BlobChainIDs) {
+		return fmt.Errorf("catalog entry %s: %d diff_id chain IDs but %d blob chain IDs", e.Ref(), len(e.ChainIDs), len(e.BlobChainIDs))
+	}
+	if len(e.History) > e.Layers() {
+		return fmt.Errorf("catalog entry %s: %d history lines for %d layers", e.Ref(), len(e.History), e.Layers())
+	}
+	return nil
+}
+
+// Filter selects entries for List and Remove. Empty fields match anything.
+type Filter struct {
+	Name string
+	Tag  string
+	// Digest matches the manifest, index or config digest.
+	Digest string
+	// Limit caps List (0: no cap).
+	Limit int
+}
+
+// ParseFilter reads "name", "name:tag", "name@sha256:…" or a bare digest.
+func ParseFilter(s string) Filter {
+	if ValidDigest(s) {
+		return Filter{Digest: s}
+	}
+	if name, d, ok := strings.Cut(s, "@"); ok {
+		return Filter{Name: name, Digest: d}
+	}
+	// The tag is after the last colon, unless that colon is a registry port.
+	if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") {
+		return Filter{Name: s[:i], Tag: s[i+1:]}
+	}
+	return Filter{Name: s}
+}
+
+// Matches reports whether e passes f (stores use it for the semantics they
+// cannot push into SQL, and tests use it as the oracle).
+func (f Filter) Matches(e Entry) bool {
+	if f.Name != "" && e.Name != f.Name {
+		return false
+	}
+	if f.Tag != "" && e.Tag != f.Tag {
+		return false
+	}
+	if f.Digest != "" && e.ManifestDigest != f.Digest && e.IndexDigest != f.Digest && e.ConfigDigest != f.Digest {
+		return false
+	}
+	return true
+}
+
+// Catalog is a store of entries, keyed by every prefix of their chains.
+type Catalog interface {
+	// Add stores entries in one transaction: all or none. An entry with the
+	// same (name, tag, platform, ident) as a stored one replaces it.
+	Add(ctx context.Context, entries ...Entry) error
+	// ByTop returns the entries whose entire chain of kind k equals one of
+	// ids — one indexed probe per id. To keep lookups cheap the entries
+	// come without History (display text); List has it.
+	ByTop(ctx context.Context, k Kind, ids []string) ([]Entry, error)
+	// Shared returns how many leading ids (ids[0..n-1] being the chain
+	// IDs of one image's prefixes) some catalogued chain of kind k also
+	// has as a prefix: the depth at which the image leaves the catalog.
+	Shared(ctx context.Context, k Kind, ids []string) (int, error)
+	// List returns matching entries ordered by name, tag, platform.
+	List(ctx context.Context, f Filter) ([]Entry, error)
+	// Remove deletes matching entries and returns how many went.
+	Remove(ctx context.Context, f Filter) (int, error)
+	// Count returns the number of entries.
+	Count(ctx context.Context) (int, error)
+	// Each calls fn for every entry in List order (for export), stopping
+	// at the first error.
+	Each(ctx context.Context, fn func(Entry) error) error
+	Close() error
+}
+
+// Match is a set of catalogued images whose whole chain is the first
+// Layers layers of the looked-up image.
+type Match struct {
+	Layers int `json:"layers"`
+	// Entries are every catalogued name/tag/platform sharing the match.
+	Entries []Entry `json:"entries"`
+	// By says which chains matched, per entry (parallel to Entries):
+	// "diff_id chain", "blob chain" or both joined with " and ".
+	By []string `json:"by"`
+}
+
+// Lookup finds every catalogued image whose entire diff_id or blob chain is
+// a prefix of the given chains (either may be nil), grouped by length,
+// longest first. A group of full length is the set of identical images;
+// the next is the parent; the rest are the ancestry, since an ancestor's
+// chain is a prefix of its child's.
+func Lookup(ctx context.Context, c Catalog, diffChain, blobChain []string) ([]Match, error) {
+	type hit struct {
+		e  Entry
+		by map[Kind]bool
+		n  int
+	}
+	hits := map[string]*hit{}
+	var order []string
+	for _, k := range []Kind{DiffChain, BlobChain} {
+		ids := diffChain
+		if k == BlobChain {
+			ids = blobChain
+		}
+		ids = nonEmpty(ids)
+		if len(ids) == 0 {
+			continue
+		}
+		es, err := c.ByTop(ctx, k, ids)
+		if err != nil {
+			return nil, fmt.Errorf("catalog lookup by %s: %w", k, err)
+		}
+		depth := make(map[string]int, len(ids))
+		for i, id := range ids {
+			depth[id] = i + 1
+		}
+		for _, e := range es {
+			ch := e.Chain(k)
+			n := depth[ch[len(ch)-1]]
+			key := e.Name + "\x00" + e.Tag + "\x00" + e.Platform + "\x00" + e.Ident()
+			h, ok := hits[key]
+			if !ok {
+				h = &hit{e: e, by: map[Kind]bool{}, n: n}
+				hits[key] = h
+				order = append(order, key)
+			}
+			h.by[k] = true
+		}
+	}
+	groups := map[int]*Match{}
+	for _, key := range order {
+		h := hits[key]
+		m := groups[h.n]
+		if m == nil {
+			m = &Match{Layers: h.n}
+			groups[h.n] = m
+		}
+		m.Entries = append(m.Entries, h.e)
+		var by []string
+		for _, k := range []Kind{DiffChain, BlobChain} {
+			if h.by[k] {
+				by = append(by, k.String())
+			}
+		}
+		m.By = append(m.By, strings.Join(by, " and "))
+	}
+	out := make([]Match, 0, len(groups))
+	for _, m := range groups {
+		sortMatch(m)
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Layers > out[j].Layers })
+	return out, nil
+}
+
+// nonEmpty returns ids when every element is set; a chain with a hole
+// (a layer without a blob digest) cannot be compared.
+func nonEmpty(ids []string) []string {
+	for _, id := range ids {
+		if id == "" {
+			return nil
+		}
+	}
+	return ids
+}
+
+func sortMatch(m *Match) {
+	idx := make([]int, len(m.Entries))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return Less(m.Entries[idx[a]], m.Entries[idx[b]]) })
+	es := make([]Entry, len(idx))
+	by := make([]string, len(idx))
+	for i, j := range idx {
+		es[i], by[i] = m.Entries[j], m.By[j]
+	}
+	m.Entries, m.By = es, by
+}
+
+// Less orders entries by name, tag, platform, ident — the order List uses.
+func Less(a, b Entry) bool {
+	if a.Name != b.Name {
+		return a.Name < b.Name
+	}
+	if a.Tag != b.Tag {
+		return a.Tag < b.Tag
+	}
+	if a.Platform != b.Platform {
+		return a.Platform < b.Platform
+	}
+	return a.Ident() < b.Ident()
+}
+
+// FromImage builds an entry for img under name:tag, computing both chains
+// where the image has what they need.
+func FromImage(img *image.Image, name, tag string) Entry {
+	e := Entry{
+		Name:           name,
+		Tag:            tag,
+		ManifestDigest: img.ManifestDigest,
+		ConfigDigest:   img.ID,
+		Platform:       img.Platform.String(),
+		Source:         img.Reference,
+	}
+	if img.Index != nil {
+		e.IndexDigest = img.Index.Digest
+	}
+	if d := nonEmpty(img.DiffIDs()); len(d) > 0 {
+		e.ChainIDs = image.ChainIDs(d)
+	}
+	if b := nonEmpty(img.BlobDigests()); len(b) > 0 {
+		e.BlobChainIDs = image.BlobChainIDs(b)
+	}
+	e.History = make([]string, len(img.Layers))
+	for _, h := range img.History {
+		e.Steps = append(e.Steps, h.CreatedBy)
+		if h.Layer >= 0 && h.Layer < len(e.History) {
+			e.History[h.Layer] = h.CreatedBy
+		}
+	}
+	return e
+}

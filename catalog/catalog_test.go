@@ -1,0 +1,96 @@
+package catalog
+
+import (
+	"testing"
+
+	"github.com/strata-tool/strata/image"
+)
+
+func TestParseFilter(t *testing.T) {
+	d := "sha256:00000000000000000000000000000000000000000000000000000000000000a1"
+	for _, tt := range []struct {
+		in   string
+		want Filter
+	}{
+		{"debian", Filter{Name: "debian"}},
+		{"debian:bullseye", Filter{Name: "debian", Tag: "bullseye"}},
+		{"127.0.0.1:5000/test/parent", Filter{Name: "127.0.0.1:5000/test/parent"}},
+		{"127.0.0.1:5000/test/parent:classic", Filter{Name: "127.0.0.1:5000/test/parent", Tag: "classic"}},
+		{"debian@" + d, Filter{Name: "debian", Digest: d}},
+		{d, Filter{Digest: d}},
+	} {
+		if got := ParseFilter(tt.in); got != tt.want {
+			t.Errorf("ParseFilter(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestValidDigest(t *testing.T) {
+	good := "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for s, want := range map[string]bool{
+		good:                 true,
+		good[:70]:            false,
+		"sha512:" + good[7:]: false,
+		good[:70] + "G":      false,
+		good[:70] + "A":      false, // upper case is not a canonical digest
+		"":                   false,
+	} {
+		if ValidDigest(s) != want {
+			t.Errorf("ValidDigest(%q) = %v", s, !want)
+		}
+	}
+}
+
+func TestEntryIdentAndValidate(t *testing.T) {
+	c := image.ChainIDs([]string{"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
+	e := Entry{Name: "x", ChainIDs: c}
+	if e.Ident() != c[0] || e.Ref() != "x" || e.Layers() != 1 {
+		t.Errorf("ident %q ref %q layers %d", e.Ident(), e.Ref(), e.Layers())
+	}
+	e.ConfigDigest = "sha256:c"
+	if e.Ident() != "sha256:c" {
+		t.Error("config digest should identify an entry without a manifest")
+	}
+	e.ManifestDigest = "sha256:m"
+	if e.Ident() != "sha256:m" || e.Ref() != "x@sha256:m" {
+		t.Errorf("ident %q ref %q", e.Ident(), e.Ref())
+	}
+	if err := e.Validate(); err != nil {
+		t.Error(err)
+	}
+	e.BlobChainIDs = append(c, c[0])
+	if e.Validate() == nil {
+		t.Error("chains of different lengths accepted")
+	}
+	e.BlobChainIDs = nil
+	e.History = []string{"a", "b"}
+	if e.Validate() == nil {
+		t.Error("more history lines than layers accepted")
+	}
+}
+
+// TestFromImage: chains are computed only where every layer has the digest.
+func TestFromImage(t *testing.T) {
+	d1 := "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	d2 := "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	img := &image.Image{
+		Reference: "r", ManifestDigest: "sha256:m", ID: "sha256:c",
+		Platform: image.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"},
+		Layers:   []image.Layer{{DiffID: d1, Digest: d2}, {DiffID: d2}},
+		Index:    &image.Index{Digest: "sha256:i"},
+		Config: image.Config{History: []image.History{
+			{CreatedBy: "ADD x"}, {CreatedBy: "ENV a=b", EmptyLayer: true}, {CreatedBy: "RUN y"},
+		}},
+	}
+	img.Pair()
+	e := FromImage(img, "n", "t")
+	if len(e.ChainIDs) != 2 || e.ChainIDs[0] != d1 || len(e.BlobChainIDs) != 0 {
+		t.Errorf("chains %v / %v", e.ChainIDs, e.BlobChainIDs)
+	}
+	if e.Platform != "linux/arm64/v8" || e.IndexDigest != "sha256:i" || e.ConfigDigest != "sha256:c" {
+		t.Errorf("%+v", e)
+	}
+	if len(e.History) != 2 || e.History[1] != "RUN y" || len(e.Steps) != 3 {
+		t.Errorf("history %q steps %q", e.History, e.Steps)
+	}
+}

@@ -1,0 +1,76 @@
+// Package postgres is the server catalog store: the same schema as the
+// embedded one on PostgreSQL (via pgx), so many strata servers can share
+// one catalog.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/catalog/internal/sqlstore"
+)
+
+// Store is the PostgreSQL catalog.
+type Store struct {
+	*sqlstore.Store
+}
+
+var _ catalog.Catalog = (*Store)(nil)
+
+var dialect = sqlstore.Dialect{
+	Name: "postgres",
+	Schema: []string{
+		`CREATE TABLE IF NOT EXISTS images (
+			id BIGSERIAL PRIMARY KEY,
+			name TEXT NOT NULL, tag TEXT NOT NULL, platform TEXT NOT NULL, ident TEXT NOT NULL,
+			manifest_digest TEXT NOT NULL, index_digest TEXT NOT NULL, config_digest TEXT NOT NULL,
+			layers INTEGER NOT NULL,
+			diff_path BYTEA, blob_path BYTEA, diff_chain BYTEA, blob_chain BYTEA,
+			history TEXT NOT NULL, steps TEXT NOT NULL, source TEXT NOT NULL, added BIGINT NOT NULL,
+			UNIQUE (name, tag, platform, ident))`,
+		`CREATE INDEX IF NOT EXISTS images_diff_path ON images (diff_path)`,
+		`CREATE INDEX IF NOT EXISTS images_blob_path ON images (blob_path)`,
+	},
+	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+	MaxParams:   65535,
+	Retryable: func(err error) bool {
+		var pe *pgconn.PgError
+		// deadlock_detected, serialization_failure, unique_violation (two
+		// servers creating the schema or the same row at once).
+		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
+	},
+}
+
+// Open connects to dsn (postgres://user:pass@host:port/db?…) and creates
+// the schema if needed. search_path in the DSN selects a schema.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres catalog: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres catalog: connect: %w", err)
+	}
+	var s *sqlstore.Store
+	// Schema creation races between servers starting together surface as
+	// unique violations on the catalog tables; the second attempt sees them.
+	for attempt := 0; ; attempt++ {
+		s, err = sqlstore.New(ctx, db, dialect)
+		if err == nil || attempt == 2 || !dialect.Retryable(err) {
+			break
+		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{Store: s}, nil
+}

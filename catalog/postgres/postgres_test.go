@@ -1,0 +1,119 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/catalog/catalogtest"
+	"github.com/strata-tool/strata/catalog/sqlite"
+	"github.com/strata-tool/strata/catalog/synth"
+	"github.com/strata-tool/strata/internal/testenv"
+)
+
+func reopen(ctx context.Context, spec string) (catalog.Catalog, error) { return Open(ctx, spec) }
+
+func TestMain(m *testing.M) {
+	catalogtest.Main(reopen)
+	os.Exit(m.Run())
+}
+
+var schemaSeq atomic.Int64
+
+// freshStore opens the test server in a schema of its own, dropped when
+// the test ends, so tests and concurrent test runs never see each other.
+func freshStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	dsn := testenv.Service(t, "STRATA_TEST_POSTGRES_DSN")
+	ctx := context.Background()
+	admin, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("strata_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.Add(1))
+	if _, err := admin.DB().ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.DB().ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	spec := dsn + sep + "search_path=" + schema
+	s, err := Open(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, spec
+}
+
+func TestConformance(t *testing.T) {
+	catalogtest.Run(t, catalogtest.Store{
+		New:    func(t *testing.T) (catalog.Catalog, string) { return freshStore(t) },
+		Reopen: reopen,
+	})
+}
+
+// TestSameAnswersAsSQLite loads one synthetic catalog into both stores and
+// checks every lookup, listing and shared depth agrees.
+func TestSameAnswersAsSQLite(t *testing.T) {
+	ctx := context.Background()
+	pg, _ := freshStore(t)
+	lite, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	ents := synth.All(42, 3000)
+	for _, c := range []catalog.Catalog{pg, lite} {
+		if err := c.Add(ctx, ents...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(4, 2))
+	for i := 0; i < 200; i++ {
+		e := ents[rnd.IntN(len(ents))]
+		// Half the probes are unknown children of a catalogued image.
+		diff, blob := e.ChainIDs, e.BlobChainIDs
+		if i%2 == 1 {
+			diff = append(append([]string(nil), diff...), synth.All(uint64(1000+i), 1)[0].ChainIDs[0])
+			blob = nil
+		}
+		a, err := catalog.Lookup(ctx, pg, diff, blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := catalog.Lookup(ctx, lite, diff, blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("lookup %d of %s: postgres and sqlite disagree:\n%v\n%v", i, e.Ref(), a, b)
+		}
+		if len(a) == 0 {
+			t.Fatalf("lookup %d of %s found nothing", i, e.Ref())
+		}
+		sa, _ := pg.Shared(ctx, catalog.DiffChain, diff)
+		sb, _ := lite.Shared(ctx, catalog.DiffChain, diff)
+		if sa != sb {
+			t.Fatalf("shared depth of %s: postgres %d, sqlite %d", e.Ref(), sa, sb)
+		}
+	}
+	la, _ := pg.List(ctx, catalog.Filter{})
+	lb, _ := lite.List(ctx, catalog.Filter{})
+	if !reflect.DeepEqual(la, lb) {
+		t.Error("listings differ")
+	}
+}
