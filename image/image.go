@@ -88,8 +88,11 @@ type Platform struct {
 	OSFeatures   []string `json:"os.features,omitempty"`
 }
 
-// String renders os/arch[/variant].
+// String renders os/arch[/variant], or "" when the platform is unknown.
 func (p Platform) String() string {
+	if p.OS == "" && p.Architecture == "" {
+		return ""
+	}
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant
