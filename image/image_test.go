@@ -1,0 +1,97 @@
+package image
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+)
+
+func TestPairHistory(t *testing.T) {
+	h := func(empty ...bool) []History {
+		var out []History
+		for i, e := range empty {
+			out = append(out, History{CreatedBy: string(rune('a' + i)), EmptyLayer: e})
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		hist    []History
+		layers  int
+		want    []int
+		problem string
+	}{
+		{"exact", h(false, true, false, true), 2, []int{0, -1, 1, -1}, ""},
+		{"all empty", h(true, true), 0, []int{-1, -1}, ""},
+		{"more history than layers", h(false, false, false), 2, []int{0, 1, -1}, "last 1 entries are unpaired"},
+		{"fewer history than layers", h(false, true), 3, []int{0, -1}, "top 2 layers have no history"},
+		{"no history", nil, 2, nil, "2 layers but no history"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, problem := PairHistory(c.hist, c.layers)
+			var idx []int
+			for _, e := range got {
+				idx = append(idx, e.Layer)
+			}
+			if len(idx) != len(c.want) {
+				t.Fatalf("got %v, want %v", idx, c.want)
+			}
+			for i := range idx {
+				if idx[i] != c.want[i] {
+					t.Fatalf("got %v, want %v", idx, c.want)
+				}
+			}
+			if (c.problem == "") != (problem == "") || !strings.Contains(problem, c.problem) {
+				t.Errorf("problem %q, want %q", problem, c.problem)
+			}
+		})
+	}
+}
+
+func TestUnpairedLayers(t *testing.T) {
+	img := &Image{Layers: make([]Layer, 3), Config: Config{History: []History{{}, {EmptyLayer: true}}}}
+	img.Pair()
+	if got := img.UnpairedLayers(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Errorf("unpaired %v, want [1 2]", got)
+	}
+}
+
+// ChainIDs must agree with the OCI image-spec's own implementation.
+func TestChainIDsMatchImageSpec(t *testing.T) {
+	ids := []string{
+		"sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4",
+		"sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
+		"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	}
+	var ds []digest.Digest
+	for _, id := range ids {
+		ds = append(ds, digest.Digest(id))
+	}
+	want := identity.ChainIDs(ds)
+	got := ChainIDs(ids)
+	for i := range want {
+		if got[i] != want[i].String() {
+			t.Errorf("ChainID %d = %s, want %s", i, got[i], want[i])
+		}
+	}
+	if len(ChainIDs(nil)) != 0 {
+		t.Error("ChainIDs(nil) not empty")
+	}
+}
+
+func TestChoosingHelpers(t *testing.T) {
+	ix := &Index{Manifests: []Descriptor{{Digest: "sha256:m1", Platform: &Platform{OS: "linux", Architecture: "amd64"}}},
+		Attestations: []Descriptor{{Digest: "sha256:att", Annotations: map[string]string{AnnotationDockerRefType: AttestationManifestType, AnnotationDockerRefDigest: "sha256:m1"}}}}
+	if a, ok := ix.AttestationFor("sha256:m1"); !ok || a.Digest != "sha256:att" || !a.IsAttestation() {
+		t.Errorf("AttestationFor: %v %v", a, ok)
+	}
+	if _, ok := (*Index)(nil).AttestationFor("x"); ok {
+		t.Error("nil index has no attestation")
+	}
+	if p := (Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}).String(); p != "linux/arm64/v8" {
+		t.Errorf("platform %q", p)
+	}
+}
