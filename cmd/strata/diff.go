@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/diff"
+	"github.com/strata-tool/strata/internal/progress"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -94,7 +96,9 @@ func runDiff(cmd *cobra.Command, args []string) error {
 	}
 	res := diff.Images(a.Image(), b.Image(), opts)
 	if diffFlags.files || diffFlags.path != "" || diffFlags.resolveBase {
-		res.Files, err = diff.Files(ctx, a.Image(), b.Image(), a, b, res.SharedLayers, opts)
+		meter := progress.ForStderr("strata diff: reading layers", -1)
+		res.Files, err = diff.Files(ctx, a.Image(), b.Image(), meteredLayers{a, meter}, meteredLayers{b, meter}, res.SharedLayers, opts)
+		meter.Finish()
 		if err != nil {
 			return fail(fmt.Errorf("file diff: %w", err))
 		}
@@ -133,4 +137,22 @@ func useColour(mode string, w io.Writer) (bool, error) {
 		return err == nil && st.Mode()&os.ModeCharDevice != 0, nil
 	}
 	return false, fmt.Errorf("--color %q: want auto, always or never", mode)
+}
+
+// meteredLayers counts the uncompressed bytes of every layer read towards a
+// progress meter (drawn only when stderr is a terminal).
+type meteredLayers struct {
+	src   diff.LayerOpener
+	meter *progress.Meter
+}
+
+func (m meteredLayers) OpenLayer(ctx context.Context, i int) (io.ReadCloser, error) {
+	rc, err := m.src.OpenLayer(ctx, i)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{m.meter.Reader(rc), rc}, nil
 }
