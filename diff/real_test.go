@@ -187,7 +187,7 @@ func TestRealChildAndOneLineChange(t *testing.T) {
 	_, m2 := d.build("middle-2", fmt.Sprintf(tmpl, "b2.txt"))
 	r = diff.Images(open(t, m1).Image(), open(t, m2).Image(), diff.Options{})
 	if r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != 2 ||
-		!strings.HasPrefix(r.FirstDifferingStep.A, "COPY file:") || !strings.HasSuffix(r.FirstDifferingStep.B, " in /b.txt") {
+		!strings.HasPrefix(r.FirstDifferingStep.A, "COPY file:") || !strings.HasSuffix(r.FirstDifferingStep.B, " /b.txt") {
 		t.Errorf("first differing step %+v, want step 2 (the changed COPY)", r.FirstDifferingStep)
 	}
 	if r.SharedLayers != 1 {
