@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"github.com/strata-tool/strata/internal/humanize"
 	"io"
 	"strconv"
 	"strings"
@@ -150,13 +151,13 @@ func writeHistory(b *strings.Builder, p painter, h HistoryDiff) {
 		size := ""
 		switch {
 		case l.Op == "-" && l.SizeA != nil:
-			size = humanBytes(*l.SizeA)
+			size = humanize.Bytes(*l.SizeA)
 		case l.Op == "+" && l.SizeB != nil:
-			size = humanBytes(*l.SizeB)
+			size = humanize.Bytes(*l.SizeB)
 		case l.Op == " " && l.LayerDiffers:
 			size = sizeOrDash(l.SizeA) + " → " + sizeOrDash(l.SizeB) + ", layer differs"
 		case l.Op == " " && l.SizeA != nil:
-			size = humanBytes(*l.SizeA)
+			size = humanize.Bytes(*l.SizeA)
 		}
 		line := "  " + l.Op + " " + l.Text
 		if size != "" {
@@ -198,9 +199,9 @@ func writeFiles(b *strings.Builder, p painter, f *FileResult) {
 		b.WriteString(p.op(op, "  "+op+" "+line) + "\n")
 	}
 	fmt.Fprintf(b, "  read %s: %s stored, %s tar; skipped %s: %s stored",
-		plural(f.Read.Layers, "layer"), humanBytes(f.Read.Blob), humanBytes(f.Read.Tar), plural(f.Skipped.Layers, "layer"), humanBytes(f.Skipped.Blob))
+		plural(f.Read.Layers, "layer"), humanize.Bytes(f.Read.Blob), humanize.Bytes(f.Read.Tar), plural(f.Skipped.Layers, "layer"), humanize.Bytes(f.Skipped.Blob))
 	if f.Skipped.Tar > 0 {
-		fmt.Fprintf(b, ", %s tar", humanBytes(f.Skipped.Tar))
+		fmt.Fprintf(b, ", %s tar", humanize.Bytes(f.Skipped.Tar))
 	}
 	if f.BaseRead {
 		fmt.Fprintf(b, "\n  shared base read because %s", f.BaseReason)
@@ -214,7 +215,7 @@ func entryText(e *layers.Entry) string {
 	}
 	s := fmt.Sprintf("%s %04o %d:%d", e.Type, e.Mode, e.UID, e.GID)
 	if e.Type == layers.TypeFile || e.Type == layers.TypeHardlink {
-		s += " " + humanBytes(e.Size)
+		s += " " + humanize.Bytes(e.Size)
 	}
 	if e.Link != "" {
 		s += " → " + e.Link
@@ -240,7 +241,7 @@ func fieldsText(c FileChange) string {
 		case "gid":
 			from, to = strconv.Itoa(x.GID), strconv.Itoa(y.GID)
 		case "size":
-			from, to = humanBytes(x.Size), humanBytes(y.Size)
+			from, to = humanize.Bytes(x.Size), humanize.Bytes(y.Size)
 			if from == to {
 				from, to = strconv.FormatInt(x.Size, 10)+" B", strconv.FormatInt(y.Size, 10)+" B"
 			}
@@ -274,7 +275,7 @@ func sizeOrDash(n *int64) string {
 	if n == nil {
 		return "no layer"
 	}
-	return humanBytes(*n)
+	return humanize.Bytes(*n)
 }
 
 // short abbreviates a digest to algorithm plus 12 hex digits.
@@ -283,20 +284,6 @@ func short(d string) string {
 		return alg + ":" + hex[:12]
 	}
 	return d
-}
-
-// humanBytes uses SI units, as docker does.
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
 func plural(n int, word string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/strata-tool/strata/internal/humanize"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -110,7 +111,7 @@ func renderLayers(w io.Writer, rep layersReport) error {
 	for _, r := range rep.Steps {
 		size, comp, diff := "-", "-", "(empty)"
 		if r.Layer != nil {
-			size, comp, diff = humanSize(r.UncompressedSize), humanSize(r.Size), shortDigest(r.DiffID)
+			size, comp, diff = humanize.Bytes(r.UncompressedSize), humanize.Bytes(r.Size), shortDigest(r.DiffID)
 		}
 		created := ""
 		if r.Created != nil {
@@ -118,7 +119,7 @@ func renderLayers(w io.Writer, rep layersReport) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Step, size, comp, diff, created, oneLineTrunc(r.Instruction, 160))
 	}
-	fmt.Fprintf(tw, "\t%s\t%s\t%d layers\t\t\n", humanSize(rep.UncompressedSize), humanSize(rep.Size), rep.Layers)
+	fmt.Fprintf(tw, "\t%s\t%s\t%d layers\t\t\n", humanize.Bytes(rep.UncompressedSize), humanize.Bytes(rep.Size), rep.Layers)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -126,22 +127,6 @@ func renderLayers(w io.Writer, rep layersReport) error {
 		fmt.Fprintf(w, "note: %s\n", rep.Problem)
 	}
 	return nil
-}
-
-func humanSize(n int64) string {
-	if n < 0 {
-		return "?"
-	}
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
 func shortDigest(d string) string {
