@@ -2,11 +2,11 @@ package diff
 
 import (
 	"fmt"
-	"github.com/strata-tool/strata/internal/humanize"
 	"io"
 	"strconv"
 	"strings"
 
+	"github.com/strata-tool/strata/internal/humanize"
 	"github.com/strata-tool/strata/layers"
 )
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/strata-tool/strata/internal/humanize"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/internal/humanize"
 )
 
 // layerRow is one history step in `strata layers`; the JSON shape is part
