@@ -1,12 +1,16 @@
 package source_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/internal/testenv"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -252,5 +257,55 @@ func TestRegistryFaults(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, c.msg)
 			}
 		})
+	}
+}
+
+// TestRegistrySchema1 serves a real schema 1 manifest (containers/image's
+// test data) from a registry: it maps into the same model, layers oldest
+// first and throwaway layers dropped, without fetching any blob.
+func TestRegistrySchema1(t *testing.T) {
+	fx := testenv.Fixtures(t)
+	raw, err := os.ReadFile(filepath.Join(fx, "images", "containers-image", "manifest-testdata", "v2s1.manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := newFaultRegistry(t)
+	req, _ := http.NewRequest(http.MethodPut, reg.URL+"/v2/old/image/manifests/v1", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", image.MediaTypeDockerSchema1Signed)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("put schema 1 manifest: %v %v", err, resp)
+	}
+	reg.reset()
+	src, err := source.Open(context.Background(), reg.host()+"/old/image:v1", source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		FSLayers []struct{ BlobSum string } `json:"fsLayers"`
+		History  []json.RawMessage          `json:"history"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	img := src.Image()
+	if img.SchemaVersion != 1 || len(img.History) != len(m.History) || img.PairingProblem != "" {
+		t.Fatalf("model: schema %d, %d history (want %d), %q", img.SchemaVersion, len(img.History), len(m.History), img.PairingProblem)
+	}
+	// Oldest fsLayer (last in the manifest) is the first layer unless it is
+	// a throwaway.
+	var want []string
+	for i := len(m.FSLayers) - 1; i >= 0; i-- {
+		if b := m.FSLayers[i].BlobSum; b != "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4" {
+			want = append(want, b)
+		}
+	}
+	if strings.Join(img.BlobDigests(), ",") != strings.Join(want, ",") {
+		t.Errorf("layers %v, want %v", img.BlobDigests(), want)
+	}
+	for _, r := range reg.requests() {
+		if strings.Contains(r, "/blobs/") {
+			t.Errorf("blob fetched for schema 1 metadata: %s", r)
+		}
 	}
 }
