@@ -26,7 +26,7 @@ func sha(b []byte) string {
 }
 
 // tarOf builds a tar from name → content pairs, in order.
-func tarOf(t *testing.T, files ...string) []byte {
+func tarOf(t testing.TB, files ...string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -42,7 +42,7 @@ func tarOf(t *testing.T, files ...string) []byte {
 
 // dockerSave builds a legacy docker-save archive with one layer; mutate
 // may alter the config before it is written.
-func dockerSave(t *testing.T, mutate func(cfg map[string]any)) []byte {
+func dockerSave(t testing.TB, mutate func(cfg map[string]any)) []byte {
 	t.Helper()
 	layer := tarOf(t, "hello.txt", strings.Repeat("hello world\n", 5000))
 	cfg := map[string]any{
@@ -157,7 +157,7 @@ func TestArchiveBadInput(t *testing.T) {
 
 // ociLayout writes a layout whose index.json points at the given manifest
 // document (stored under its own digest) plus extra blobs.
-func ociLayout(t *testing.T, index string, blobs ...[]byte) string {
+func ociLayout(t testing.TB, index string, blobs ...[]byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755)

@@ -15,7 +15,7 @@ import (
 // store: index.json → a nested image index (named by annotation) → per
 // platform manifests with gzip blobs, an attestation manifest, and an
 // arm64 manifest whose blobs were not saved; manifest.json beside it.
-func containerdSave(t *testing.T) (archive []byte, diffID, amdManifest string) {
+func containerdSave(t testing.TB) (archive []byte, diffID, amdManifest string) {
 	layerTar := tarOf(t, "etc/os-release", "ID=test\n")
 	layer := gz(layerTar)
 	diffID = sha(layerTar)
