@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/internal/testenv"
@@ -14,7 +16,8 @@ import (
 
 // allBuilders are the builders scripts/build-test-images.sh drives. Under
 // STRATA_REQUIRE_SERVICES=1 each must have built at least one image, so a
-// builder that silently failed to start cannot turn the run green.
+// builder that silently failed to start cannot turn the run green; so must
+// docker29-buildkit (docker29's BuildKit via buildx) when docker29 runs.
 var allBuilders = []string{"classic", "buildkit-dockerd", "buildkit", "buildkit-provenance",
 	"podman", "buildah-layers", "buildah-squash", "buildah-squash-all"}
 
@@ -31,9 +34,11 @@ type loss struct {
 // transportLoss says what a transport (an images.json ref label) loses, as
 // measured here with skopeo inspect --config and the daemons' APIs:
 //
-//   - docker-daemon: the Engine API's image history has no empty_layer flag
-//     (an empty step and a whiteout-only RUN both show Size 0), so only the
-//     created_by texts can be held to the config's.
+//   - docker-daemon and docker29-daemon: the Engine API's image history has
+//     no empty_layer flag (an empty step and a whiteout-only RUN both show
+//     Size 0), so only the created_by texts can be held to the config's. The
+//     containerd image store behind docker29 has the config, flags and all,
+//     but its API answers in the same shape.
 //   - podman-daemon: the same, and podman 4.3's compat image inspect leaves
 //     Healthcheck, Shell and OnBuild out of Config even for Docker-format
 //     images (GET /images/{name}/json returns them null where dockerd's
@@ -44,13 +49,13 @@ type loss struct {
 //     config has no Healthcheck, Shell or OnBuild. Images pushed with OCI
 //     media types (BuildKit, buildah) are copied unconverted and lose nothing.
 //
-// Everything else — the registry, docker save in every compression, podman's
-// docker-archive, crane's and BuildKit's layouts and tarballs — must match
-// the registry's config exactly.
+// Everything else — the registry, docker save in every compression and from
+// docker29's containerd store, podman's docker-archive, crane's and
+// BuildKit's layouts and tarballs — must match the registry's config exactly.
 func transportLoss(label string, ref reference) loss {
 	dockerV2 := ref.ManifestMediaType == image.MediaTypeDockerManifest
 	switch label {
-	case "docker-daemon":
+	case "docker-daemon", "docker29-daemon":
 		return loss{noEmptyLayer: true, why: "Engine API history has no empty_layer"}
 	case "podman-daemon":
 		return loss{noEmptyLayer: true, dropped: []string{"Healthcheck", "Shell", "OnBuild"},
@@ -72,9 +77,23 @@ func TestCrossTransport(t *testing.T) {
 		t.Fatal("images.json lists no images")
 	}
 	if os.Getenv("STRATA_REQUIRE_SERVICES") == "1" {
-		for _, b := range allBuilders {
+		want := allBuilders
+		if os.Getenv("STRATA_TEST_DOCKER29_HOST") != "" {
+			want = append(slices.Clip(want), "docker29-buildkit")
+		}
+		for _, b := range want {
 			if !slices.ContainsFunc(built, func(bi testenv.BuiltImage) bool { return bi.Builder == b }) {
 				t.Errorf("builder %s built no image (see scripts/build-test-images.sh output)", b)
+			}
+		}
+		// With docker29 up, every image must have been put there too.
+		if os.Getenv("STRATA_TEST_DOCKER29_HOST") != "" {
+			for _, bi := range built {
+				for _, l := range []string{"docker29-daemon", "docker29-archive"} {
+					if _, ok := bi.Refs[l]; !ok {
+						t.Errorf("%s/%s has no %s ref although docker29 is running", bi.Name, bi.Builder, l)
+					}
+				}
 			}
 		}
 	}
@@ -107,6 +126,8 @@ func checkTransport(t *testing.T, bi testenv.BuiltImage, label string, ref refer
 	switch label {
 	case "docker-daemon":
 		opts.DockerHost = testenv.Service(t, "STRATA_TEST_DOCKER_HOST")
+	case "docker29-daemon":
+		opts.DockerHost = testenv.Service(t, "STRATA_TEST_DOCKER29_HOST")
 	case "podman-daemon":
 		opts.DockerHost = testenv.Service(t, "STRATA_TEST_PODMAN_HOST")
 	}
@@ -174,9 +195,17 @@ func checkTransport(t *testing.T, bi testenv.BuiltImage, label string, ref refer
 	}
 	// Where the bytes travel unchanged, the identities must too: docker keeps
 	// a pulled config verbatim (its image ID is the config digest), crane
-	// keeps the pushed manifest, and the registry is the reference itself.
+	// and docker29's containerd store keep the pushed manifest, and the
+	// registry is the reference itself.
 	switch label {
-	case "registry", "crane-oci-layout":
+	case "docker29-daemon":
+		// The containerd image store names an image by what the registry
+		// served for the tag — the index when there is one — not by its
+		// config.
+		if want := registryDigest(t, bi.Refs["registry"]); img.ID != want {
+			t.Errorf("image ID %s, the registry serves %s for the tag (docker29 keeps that as the image's target)", img.ID, want)
+		}
+	case "registry", "crane-oci-layout", "docker29-archive":
 		if img.ManifestDigest != ref.ManifestDigest {
 			t.Errorf("manifest digest %s, registry serves %s", img.ManifestDigest, ref.ManifestDigest)
 		}
@@ -207,13 +236,40 @@ func checkTransport(t *testing.T, bi testenv.BuiltImage, label string, ref refer
 			}
 		}
 	}
-	if label == "registry" && ref.FromIndex {
+	// docker29's save keeps the index it pulled or built (nested under
+	// index.json), attestation manifests included.
+	if (label == "registry" || label == "docker29-archive") && ref.FromIndex {
 		if img.Index == nil {
 			t.Errorf("registry serves an index for %s but the model has none", bi.Refs[label])
-		} else if bi.Builder == "buildkit-provenance" && len(img.Index.Attestations) == 0 {
+		} else if (bi.Builder == "buildkit-provenance" || bi.Builder == "docker29-buildkit") && len(img.Index.Attestations) == 0 {
 			t.Errorf("provenance build but the index in the model lists no attestation manifest")
 		}
 	}
+}
+
+// registryDigest is the digest of what the registry serves for the tag:
+// the index when there is one, else the manifest.
+func registryDigest(t *testing.T, registryRef string) string {
+	t.Helper()
+	host, repo, tag, err := splitRegistryRef(registryRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+host+"/v2/"+repo+"/manifests/"+tag, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", acceptManifests)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("GET manifest of %s: %v", registryRef, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET manifest of %s: status %d, err %v", registryRef, resp.StatusCode, err)
+	}
+	return digestOf(b)
 }
 
 func absent(m model, f string) bool {

@@ -18,16 +18,25 @@
 #                            attestation the docker one has no manifest.json)
 #   buildkit-oci-layout      type=oci,tar=false (provenance builds only):
 #                            index -> nested index -> image + attestation
+#   docker29-daemon          docker-daemon:REF in the docker29 engine (containerd
+#                            image store), pulled from the registry (or built there)
+#   docker29-archive         docker save from docker29: an OCI layout with
+#                            manifest.json, compressed blobs as pulled, the
+#                            registry's index and attestation manifests kept
 #
 # scripts/test.sh runs it after the services start, with their env sourced:
 #   STRATA_TEST_REGISTRY       plain registry host:port (127.0.0.1:5000)
 #   STRATA_TEST_DOCKER_HOST    dockerd socket (unix://…)
+#   STRATA_TEST_DOCKER29_HOST  docker29 (containerd image store) socket
 #   STRATA_TEST_PODMAN_HOST    podman API socket (only recorded; podman and
 #                              buildah use CONTAINERS_STORAGE_CONF & co)
 #   STRATA_TEST_BUILDKIT_ADDR  standalone buildkitd socket
 #   STRATA_TEST_BUILDCTL       buildctl binary
 #   STRATA_TEST_IMAGES         output directory
 # A builder whose service variable is unset is skipped with a message.
+# docker29-buildkit is docker29's built-in BuildKit, driven by the standalone
+# buildx that install-deps.sh builds (STRATA_DOCKER29_BUILDX overrides it),
+# with a max-mode provenance attestation.
 #
 # Idempotent: an image is rebuilt only when its Dockerfile directory,
 # busybox, the builder or this script's STAMP_VERSION changed, or when one of
@@ -35,12 +44,13 @@
 # Builds run one at a time: on two shared cores parallel builds only thrash.
 set -eEuo pipefail # -E: the ERR trap below also fires inside functions
 
-STAMP_VERSION=5
+STAMP_VERSION=6
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILDERS_DIR=$ROOT/testdata/builders
 OUT=${STRATA_TEST_IMAGES:?STRATA_TEST_IMAGES must be set (source the services env)}
 REG=${STRATA_TEST_REGISTRY:?STRATA_TEST_REGISTRY must be set}
 DOCKER_HOST_SOCK=${STRATA_TEST_DOCKER_HOST:-}
+DOCKER29_HOST_SOCK=${STRATA_TEST_DOCKER29_HOST:-}
 PODMAN_HOST_SOCK=${STRATA_TEST_PODMAN_HOST:-}
 BK_ADDR=${STRATA_TEST_BUILDKIT_ADDR:-}
 BUILDCTL=${STRATA_TEST_BUILDCTL:-buildctl}
@@ -50,12 +60,13 @@ BUSYBOX=${STRATA_BUSYBOX:-/bin/busybox}
 DOCKER_CLASSIC=${STRATA_DOCKER_CLASSIC:-/usr/local/bin/docker}
 DOCKER_BK=${STRATA_DOCKER_BUILDKIT:-/usr/bin/docker}
 [[ -x $DOCKER_CLASSIC ]] || DOCKER_CLASSIC=docker
+BUILDX29=${STRATA_DOCKER29_BUILDX:-${STRATA_TOOLS:-$HOME/.cache/strata/tools}/docker29/bin/buildx}
 CRANE=$(command -v crane || true)
 for c in "${STRATA_TOOLS:-$HOME/.cache/strata/tools}/bin/crane" "$(dirname "$BUILDCTL")/crane"; do
 	if [[ -z $CRANE && -x $c ]]; then CRANE=$c; fi
 done
 
-ALL_BUILDERS=(classic buildkit-dockerd buildkit buildkit-provenance podman buildah-layers buildah-squash buildah-squash-all)
+ALL_BUILDERS=(classic buildkit-dockerd buildkit buildkit-provenance podman buildah-layers buildah-squash buildah-squash-all docker29-buildkit)
 # Build order matters: child is FROM the parent the same builder pushed.
 ALL_NAMES=(single multistage chmod heredoc parent child)
 
@@ -67,12 +78,12 @@ mkdir -p "$OUT"
 
 # supports BUILDER NAME: which builder can build which Dockerfile, as
 # measured here. The classic builder refuses COPY --chmod ("requires
-# BuildKit"); only the standalone BuildKit's Dockerfile frontend knows
-# heredocs (dockerd's BuildKit 0.8 and buildah 1.28 read "mkdir" as an
-# instruction).
+# BuildKit"); only the standalone BuildKit's and docker29's Dockerfile
+# frontends know heredocs (dockerd 20.10's BuildKit 0.8 and buildah 1.28 read
+# "mkdir" as an instruction).
 supports() {
 	case "$2" in
-	heredoc) [[ $1 == buildkit || $1 == buildkit-provenance ]] ;;
+	heredoc) [[ $1 == buildkit || $1 == buildkit-provenance || $1 == docker29-buildkit ]] ;;
 	chmod) [[ $1 != classic ]] ;;
 	*) return 0 ;;
 	esac
@@ -84,11 +95,14 @@ available() {
 	classic | buildkit-dockerd) [[ -n $DOCKER_HOST_SOCK ]] ;;
 	buildkit | buildkit-provenance) [[ -n $BK_ADDR ]] && command -v "$BUILDCTL" >/dev/null ;;
 	podman | buildah-*) command -v podman >/dev/null && command -v buildah >/dev/null ;;
+	docker29-buildkit) [[ -n $DOCKER29_HOST_SOCK && -x $BUILDX29 ]] ;;
 	*) return 1 ;;
 	esac
 }
 
 dk() { DOCKER_HOST=$DOCKER_HOST_SOCK "$DOCKER_CLASSIC" "$@"; }
+# The same 28.x client; BuildKit builds on docker29 go through buildx (build).
+dk29() { DOCKER_HOST=$DOCKER29_HOST_SOCK "$DOCKER_CLASSIC" "$@"; }
 bctl() { "$BUILDCTL" --addr "$BK_ADDR" "$@"; }
 
 build_args() { # NAME BUILDER -> lines KEY=VALUE
@@ -102,7 +116,9 @@ build_args() { # NAME BUILDER -> lines KEY=VALUE
 # directory are hashed by content; the parent's key is folded into child's.
 key() {
 	{
-		echo "v$STAMP_VERSION $2 $REG"
+		# Where the image is put is part of it: a run dir that gains
+		# docker29 must place every image there too.
+		echo "v$STAMP_VERSION $2 $REG docker29=${DOCKER29_HOST_SOCK:+yes}"
 		(cd "$BUILDERS_DIR/$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 		sha256sum <"$BUSYBOX"
 		build_args "$1" "$2"
@@ -126,6 +142,7 @@ still_there() {
 			registry_has "${path%:*}" "${ref##*:}" || return 1
 			;;
 		docker-daemon) dk image inspect "${ref#docker-daemon:}" >/dev/null 2>&1 || return 1 ;;
+		docker29-daemon) dk29 image inspect "${ref#docker-daemon:}" >/dev/null 2>&1 || return 1 ;;
 		podman-daemon) podman image exists "${ref#docker-daemon:}" || return 1 ;;
 		*)
 			path=${ref#oci:}
@@ -202,6 +219,14 @@ build() {
 		fi
 		buildah push -q --tls-verify=false "$ref" "docker://$ref" >/dev/null
 		;;
+	docker29-buildkit)
+		# The docker driver builds inside docker29, stores the result in its
+		# containerd image store and pushes it from there. BUILDX_CONFIG keeps
+		# buildx's state out of ~/.docker.
+		DOCKER_HOST=$DOCKER29_HOST_SOCK BUILDX_CONFIG=$OUT/.buildx "$BUILDX29" build --progress=quiet \
+			--network=none --provenance=mode=max "${dargs[@]}" -t "$ref" \
+			--output type=image,push=true "$ctx" >/dev/null
+		;;
 	esac
 }
 
@@ -254,6 +279,17 @@ place() {
 		refs[buildkit-docker-archive]=$dir/buildkit-docker.tar
 	fi
 	if [[ -d $dir/buildkit-layout ]]; then refs[buildkit-oci-layout]=oci:$dir/buildkit-layout:$builder; fi
+	if [[ -n $DOCKER29_HOST_SOCK ]]; then
+		# The containerd store keeps what the registry served (index,
+		# attestation manifests, compressed blobs), and its save writes
+		# that as an OCI layout plus manifest.json. Pull even when the tag
+		# exists: it may be an older build's.
+		dk29 pull -q "$ref" >/dev/null
+		refs[docker29-daemon]=docker-daemon:$ref
+		rm -f "$dir/docker29-save.tar"
+		dk29 save -o "$dir/docker29-save.tar" "$ref"
+		refs[docker29-archive]=$dir/docker29-save.tar
+	fi
 
 	local refs_json='{}' args_json='{}' k arg
 	for k in "${!refs[@]}"; do

@@ -5,8 +5,14 @@
 #     PostgreSQL, busybox-static (the only "base image" we may use), and the
 #     compressors users wrap docker-save archives in;
 #   * standalone BuildKit (buildkitd + buildctl) and crane, built from source
-#     through the Go module proxy into $STRATA_TOOLS/bin. Nothing here
-#     downloads a prebuilt binary.
+#     through the Go module proxy into $STRATA_TOOLS/bin;
+#   * the modern Docker engine for services.sh's docker29 (dockerd from
+#     moby/moby/v2, containerd v2 + its runc shim, runc with seccomp) and
+#     buildx to build with it, built the same way into
+#     $STRATA_TOOLS/docker29/bin — not bin/, which is on PATH, where they
+#     would shadow the containerd and runc that Debian's dockerd 20.10 and
+#     buildkitd run.
+# Nothing here downloads a prebuilt binary.
 #
 # Usage: scripts/install-deps.sh        (root; apt-get when a package is missing)
 # Env:   STRATA_TOOLS  tool cache (default $HOME/.cache/strata/tools)
@@ -15,6 +21,14 @@ set -euo pipefail
 TOOLS=${STRATA_TOOLS:-$HOME/.cache/strata/tools}
 BUILDKIT_VERSION=v0.34.2
 CRANE_VERSION=v0.22.1
+# The Docker 29 engine line: moby's daemon module is github.com/moby/moby/v2.
+DOCKERD29_VERSION=v2.0.0-beta.24
+CONTAINERD29_VERSION=v2.4.2
+RUNC29_VERSION=v1.4.2
+# The 28.x docker client at /usr/local/bin has no buildx plugin, and without
+# it refuses DOCKER_BUILDKIT=1; buildx run standalone drives docker29's
+# built-in BuildKit through the Engine API.
+BUILDX29_VERSION=v0.38.2
 
 # --no-install-recommends keeps out needrestart, apparmor, git and systemd;
 # everything the scripts use is named here. Not crun (services.sh pins
@@ -28,6 +42,7 @@ CRANE_VERSION=v0.22.1
 APT_PACKAGES=(
 	docker-registry apache2-utils busybox-static
 	docker.io containerd runc tini iptables
+	gcc libc6-dev libseccomp-dev pkg-config
 	podman buildah skopeo conmon uidmap golang-github-containers-common
 	netavark slirp4netns fuse-overlayfs
 	postgresql
@@ -128,10 +143,44 @@ if ! has_module "$TOOLS/bin/crane" github.com/google/go-containerregistry "$CRAN
 		die "go install crane $CRANE_VERSION failed"
 fi
 
+# The docker29 engine. runc needs cgo and libseccomp (-tags seccomp): without
+# the seccomp filter dockerd's default profile cannot be applied. Each binary
+# is checked on its own, so a version bump rebuilds only what changed.
+D29="$TOOLS/docker29/bin"
+mkdir -p "$D29"
+build_d29() { # binary module version package [go build flags...]
+	local bin=$1 mod=$2 ver=$3 pkg=$4
+	shift 4
+	local tags=
+	[[ ${1:-} == -tags ]] && tags=$2
+	if has_module "$D29/$bin" "$mod" "$ver" &&
+		{ [[ -z $tags ]] || go version -m "$D29/$bin" | grep -Eq "[[:space:]]-tags=$tags([[:space:]]|$)"; }; then
+		return 0
+	fi
+	log "building $bin ($mod $ver) from source"
+	local tmp
+	tmp=$(mktemp -d "$TOOLS/src/gobin.XXXXXX")
+	GOBIN="$tmp" GOWORK=off go install -trimpath "$@" "$pkg@$ver" ||
+		{ rm -rf "$tmp"; die "go install $pkg@$ver failed"; }
+	mv "$tmp/$(basename "$pkg")" "$D29/$bin"
+	rm -rf "$tmp"
+}
+mkdir -p "$TOOLS/src"
+build_d29 runc github.com/opencontainers/runc "$RUNC29_VERSION" github.com/opencontainers/runc -tags seccomp
+build_d29 containerd github.com/containerd/containerd/v2 "$CONTAINERD29_VERSION" github.com/containerd/containerd/v2/cmd/containerd
+build_d29 containerd-shim-runc-v2 github.com/containerd/containerd/v2 "$CONTAINERD29_VERSION" github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2
+build_d29 dockerd github.com/moby/moby/v2 "$DOCKERD29_VERSION" github.com/moby/moby/v2/cmd/dockerd
+build_d29 buildx github.com/docker/buildx "$BUILDX29_VERSION" github.com/docker/buildx/cmd/buildx
+# Without cgo the tag builds a runc with no seccomp support, which cannot
+# load the default profile dockerd gives every container: catch that here
+# rather than at the first RUN step.
+"$D29/runc" --version | grep -q '^libseccomp' || die "$D29/runc was built without seccomp support"
+
 # --- sanity ----------------------------------------------------------------------
 for b in docker-registry htpasswd dockerd podman buildah skopeo /bin/busybox zstd xz bzip2 \
 	/usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl \
-	"$TOOLS/bin/buildkitd" "$TOOLS/bin/buildctl" "$TOOLS/bin/crane"; do
+	"$TOOLS/bin/buildkitd" "$TOOLS/bin/buildctl" "$TOOLS/bin/crane" \
+	"$D29/dockerd" "$D29/containerd" "$D29/containerd-shim-runc-v2" "$D29/runc" "$D29/buildx"; do
 	command -v "$b" >/dev/null || die "$b is still missing after install"
 done
 log "ready in $((SECONDS - start)) s (tools in $TOOLS/bin)"

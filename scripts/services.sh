@@ -6,6 +6,9 @@
 #   registry       Debian docker-registry (distribution 2.8), plain http   :5000
 #   registry-auth  the same with htpasswd (bcrypt) basic auth               :5001
 #   docker         dockerd (Debian docker.io) on its own unix socket
+#   docker29       the modern engine (moby v2 / Docker 29 line) with the
+#                  containerd image store, on its own containerd v2 and unix
+#                  socket; binaries from install-deps.sh in $STRATA_TOOLS/docker29
 #   podman         `podman system service` on its own unix socket
 #   buildkit       standalone buildkitd (OCI worker) on its own unix socket
 #   postgres       PostgreSQL 15, trust auth, database strata_test         :55432
@@ -27,7 +30,8 @@
 # Env:
 #   STRATA_RUN_DIR   run dir (default: a new mktemp dir, printed by start;
 #                    stop needs it, or the path as its second argument)
-#   STRATA_TOOLS     where install-deps.sh put buildkitd/buildctl
+#   STRATA_TOOLS     where install-deps.sh put buildkitd/buildctl (bin/) and
+#                    the docker29 engine (docker29/bin/)
 #   STRATA_REGISTRY_PORT, STRATA_REGISTRY_AUTH_PORT, STRATA_POSTGRES_PORT
 #                    override the ports (5000, 5001, 55432) for experiments
 #                    beside a running test suite
@@ -40,7 +44,11 @@ REGISTRY_AUTH_PORT=${STRATA_REGISTRY_AUTH_PORT:-5001}
 PG_PORT=${STRATA_POSTGRES_PORT:-55432}
 TIMEOUT=${STRATA_SERVICE_TIMEOUT:-90}
 PG_BIN=/usr/lib/postgresql/15/bin
-ALL_SERVICES=(registry registry-auth docker podman buildkit postgres)
+# docker29's binaries live apart from $TOOLS/bin, which is on PATH: there
+# its containerd and runc would shadow Debian's for dockerd 20.10 and
+# buildkitd, which expect those.
+D29_BIN=$TOOLS/docker29/bin
+ALL_SERVICES=(registry registry-auth docker docker29 podman buildkit postgres)
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -184,6 +192,74 @@ start_docker() {
 		[[ $driver == vfs ]] && return 1
 		log "dockerd failed with overlay2; retrying with vfs"
 		stop_one docker
+		cleanup_mounts "$d"
+		rm -rf "$d"
+	done
+}
+
+# containerd creates its gRPC socket once it serves; dockerd retries anyway.
+check_containerd29() { [[ -S $RUN/docker29/ctd/containerd.sock ]]; }
+check_docker29() { curl -sf --max-time 2 --unix-socket "$RUN/docker29/docker.sock" http://d/_ping; }
+
+# start_docker29 — containerd v2 and dockerd (moby v2) with the containerd
+# image store: images are kept as containerd content (compressed blobs, the
+# pulled index and attestation manifests), so `docker save` writes an OCI
+# layout with manifest.json and the Engine API's image ID is the manifest
+# or index digest rather than the config digest.
+start_docker29() {
+	local d="$RUN/docker29" snap b
+	for b in containerd containerd-shim-runc-v2 runc dockerd; do
+		[[ -x $D29_BIN/$b ]] || die "docker29: $D29_BIN/$b missing; run scripts/install-deps.sh"
+	done
+	for snap in overlayfs native; do
+		mkdir -p "$d/ctd/root" "$d/ctd/state" "$d/root" "$d/exec"
+		# Config version 3 is containerd 2.x's. CRI is off (nothing here is
+		# Kubernetes) and every socket is ours: the debug socket would
+		# otherwise default to /run/containerd/debug.sock.
+		cat >"$d/ctd/config.toml" <<-EOF
+			version = 3
+			root = "$d/ctd/root"
+			state = "$d/ctd/state"
+			disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime"]
+			[grpc]
+			  address = "$d/ctd/containerd.sock"
+			[ttrpc]
+			  address = "$d/ctd/containerd.sock.ttrpc"
+			[debug]
+			  address = "$d/ctd/debug.sock"
+			[metrics]
+			  address = ""
+		EOF
+		# The containerd store is this engine line's default (dockerd warns
+		# the feature flag is no longer needed); it is named anyway so the
+		# service cannot silently fall back to the graph-driver store.
+		cat >"$d/daemon.json" <<-EOF
+			{"features": {"containerd-snapshotter": true}, "storage-driver": "$snap"}
+		EOF
+		# PATH puts the built shim and runc first. containerd resolves the
+		# shim by name (Debian's 1.6 shim fails every container start with
+		# "type with url …: not found"), and the shim resolves runc
+		# (Debian's 1.1.5 breaks RUN steps on this engine, per RECIPES.md).
+		svc_start=$SECONDS
+		spawn containerd29 TERM "$d/ctd/log" env PATH="$D29_BIN:$PATH" \
+			"$D29_BIN/containerd" --config "$d/ctd/config.toml"
+		wait_ready containerd29 "$d/ctd/log" check_containerd29 || return 1
+		svc_start=$SECONDS
+		spawn docker29 TERM "$d/log" env PATH="$D29_BIN:$PATH" \
+			"$D29_BIN/dockerd" --config-file "$d/daemon.json" \
+			--containerd "$d/ctd/containerd.sock" \
+			--data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/pid" \
+			-H "unix://$d/docker.sock" --iptables=false --ip6tables=false \
+			--bridge=none --shutdown-timeout=2
+		if wait_ready docker29 "$d/log" check_docker29; then
+			DOCKER29_DRIVER=$snap
+			return 0
+		fi
+		[[ $snap == native ]] && return 1
+		log "docker29 failed with the overlayfs snapshotter; retrying with native"
+		stop_one docker29
+		stop_one containerd29
+		sweep "$d" # shims, not the other services' processes
 		cleanup_mounts "$d"
 		rm -rf "$d"
 	done
@@ -336,7 +412,8 @@ stop_one() {
 	sed -i "/^$name /d" "$RUN/pids"
 }
 
-# run_pids — PIDs whose command line names this run dir, leaving out this
+# run_pids [DIR] — PIDs whose command line names DIR (default: this run
+# dir), leaving out this
 # script, its callers and its own subshells (their arguments may name the run
 # dir too).
 run_pids() {
@@ -350,7 +427,7 @@ run_pids() {
 	done
 	# One grep over every command line is far cheaper than a process per PID;
 	# the pattern comes from a file so grep's own argv does not match it.
-	{ grep -lasF -f <(printf '%s/\n' "$RUN") /proc/[0-9]*/cmdline || true; } |
+	{ grep -lasF -f <(printf '%s/\n' "${1:-$RUN}") /proc/[0-9]*/cmdline || true; } |
 		while read -r f; do
 			p=${f#/proc/}
 			p=${p%/cmdline}
@@ -367,9 +444,9 @@ run_pids() {
 # session (dockerd's containerd, containerd shims, conmon) but name this run
 # dir in their command line. The run dir is unique to us, so this cannot
 # touch anyone else's processes.
-sweep() {
+sweep() { # [DIR]
 	local victims
-	mapfile -t victims < <(run_pids)
+	mapfile -t victims < <(run_pids "$@")
 	((${#victims[@]})) || return 0
 	log "stopping leftover processes of this run: ${victims[*]}"
 	kill -TERM "${victims[@]}" 2>/dev/null || true
@@ -390,7 +467,7 @@ do_stop() {
 	[[ -f $RUN/pids ]] || die "$RUN is not a run dir of services.sh (no pids file)"
 	local name
 	# Reverse start order: clients (podman, buildkit) before what they use.
-	for name in postgres buildkit podman docker registry-auth registry; do
+	for name in postgres buildkit podman docker29 containerd29 docker registry-auth registry; do
 		stop_one "$name"
 	done
 	sweep
@@ -425,6 +502,10 @@ write_env() {
 		if [[ -n ${started[docker]:-} ]]; then
 			echo "export STRATA_TEST_DOCKER_HOST='unix://$RUN/docker/docker.sock'"
 			echo "export STRATA_TEST_DOCKER_STORAGE_DRIVER=$DOCKER_DRIVER"
+		fi
+		if [[ -n ${started[docker29]:-} ]]; then
+			echo "export STRATA_TEST_DOCKER29_HOST='unix://$RUN/docker29/docker.sock'"
+			echo "export STRATA_TEST_DOCKER29_SNAPSHOTTER=$DOCKER29_DRIVER"
 		fi
 		if [[ -n ${started[podman]:-} ]]; then
 			echo "export STRATA_TEST_PODMAN_HOST='unix://$RUN/podman/podman.sock'"
@@ -480,6 +561,7 @@ do_start() {
 		registry) start_registry registry "$REGISTRY_PORT" && ok=1 ;;
 		registry-auth) start_registry_auth && ok=1 ;;
 		docker) start_docker && ok=1 ;;
+		docker29) start_docker29 && ok=1 ;;
 		podman) start_podman && ok=1 ;;
 		buildkit) start_buildkit && ok=1 ;;
 		postgres) start_postgres && ok=1 ;;
