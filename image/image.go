@@ -54,7 +54,11 @@ type Image struct {
 	ManifestSize      int64             `json:"manifestSize,omitempty"`
 	SchemaVersion     int               `json:"schemaVersion,omitempty"`
 	Annotations       map[string]string `json:"annotations,omitempty"`
-	// ID is the config digest (Docker's image ID). Empty for schema 1.
+	// ID is the image ID as the source knows it: the config digest where the
+	// config blob is at hand (registry, archives, layouts, a classic-store
+	// dockerd); a daemon with the containerd image store (Docker 29)
+	// identifies images by their manifest or index digest, and that is what
+	// it reports. Empty for schema 1.
 	ID              string   `json:"id,omitempty"`
 	ConfigMediaType string   `json:"configMediaType,omitempty"`
 	Platform        Platform `json:"platform"`

@@ -16,8 +16,9 @@ type BuiltImage struct {
 	Name string `json:"name"`
 	// Builder is one of: classic, buildkit-dockerd (dockerd's BuildKit 0.8),
 	// buildkit (standalone 0.34), buildkit-provenance (standalone with
-	// attest:provenance=mode=max), podman, buildah-layers, buildah-squash,
-	// buildah-squash-all.
+	// attest:provenance=mode=max), docker29-buildkit (Docker 29's own
+	// BuildKit via buildx, with provenance), podman, buildah-layers,
+	// buildah-squash, buildah-squash-all.
 	Builder string `json:"builder"`
 	// Dockerfile is the absolute path of the Dockerfile it was built from.
 	Dockerfile string `json:"dockerfile"`
@@ -26,8 +27,11 @@ type BuiltImage struct {
 	// Refs maps a transport label to a strata reference that opens this
 	// same image: "registry" (127.0.0.1:5000/…), "docker-daemon"
 	// (docker-daemon:REF against STRATA_TEST_DOCKER_HOST), "podman-daemon"
-	// (against STRATA_TEST_PODMAN_HOST), "docker-archive", "docker-archive-gzip",
-	// "docker-archive-zstd", "oci-archive", "oci-layout", "oci-layout-zstd", …
+	// (against STRATA_TEST_PODMAN_HOST), "docker29-daemon" (against
+	// STRATA_TEST_DOCKER29_HOST: the containerd image store), "docker-archive",
+	// "docker-archive-gzip", "docker-archive-zstd", "docker29-archive" (a
+	// Docker 29 save: OCI layout + manifest.json), "oci-archive", "oci-layout",
+	// "oci-layout-zstd", …
 	Refs map[string]string `json:"refs"`
 }
 
