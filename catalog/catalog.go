@@ -203,10 +203,11 @@ type Catalog interface {
 	// Add stores entries in one transaction: all or none. An entry with the
 	// same (name, tag, platform, ident) as a stored one replaces it.
 	Add(ctx context.Context, entries ...Entry) error
-	// ByTop returns the entries whose entire chain of kind k equals one of
-	// ids — one indexed probe per id. To keep lookups cheap the entries
-	// come without History (display text); List has it.
-	ByTop(ctx context.Context, k Kind, ids []string) ([]Entry, error)
+	// ByTop returns the entries whose entire diff_id chain equals one of
+	// diff or whose entire blob chain equals one of blob (either may be
+	// nil) — one indexed probe per id, each entry once. To keep lookups
+	// cheap the entries come without History (display text); List has it.
+	ByTop(ctx context.Context, diff, blob []string) ([]Entry, error)
 	// Shared returns how many leading ids (ids[0..n-1] being the chain
 	// IDs of one image's prefixes) some catalogued chain of kind k also
 	// has as a prefix: the depth at which the image leaves the catalog.
@@ -221,6 +222,31 @@ type Catalog interface {
 	// at the first error.
 	Each(ctx context.Context, fn func(Entry) error) error
 	Close() error
+}
+
+// BulkLoader is implemented by stores that fill an empty catalog faster
+// by building their lookup indexes once at the end than row by row.
+type BulkLoader interface {
+	// BeginBulk drops the lookup indexes if the catalog is empty and
+	// reports whether it did. Lookups stay correct meanwhile, but slow.
+	BeginBulk(ctx context.Context) (bool, error)
+	// EndBulk builds the lookup indexes.
+	EndBulk(ctx context.Context) error
+}
+
+// Bulk starts a bulk load into c where c supports one and is empty. The
+// returned finish must be called when the load ends, even on failure: it
+// builds the indexes (and is a no-op when no bulk load started).
+func Bulk(ctx context.Context, c Catalog) (finish func() error, err error) {
+	b, ok := c.(BulkLoader)
+	if !ok {
+		return func() error { return nil }, nil
+	}
+	started, err := b.BeginBulk(ctx)
+	if err != nil || !started {
+		return func() error { return nil }, err
+	}
+	return func() error { return b.EndBulk(ctx) }, nil
 }
 
 // Match is a set of catalogued images whose whole chain is the first
@@ -242,40 +268,39 @@ type Match struct {
 func Lookup(ctx context.Context, c Catalog, diffChain, blobChain []string) ([]Match, error) {
 	type hit struct {
 		e  Entry
-		by map[Kind]bool
+		by []string
 		n  int
+	}
+	diffChain, blobChain = nonEmpty(diffChain), nonEmpty(blobChain)
+	es, err := c.ByTop(ctx, diffChain, blobChain)
+	if err != nil {
+		return nil, fmt.Errorf("catalog lookup: %w", err)
 	}
 	hits := map[string]*hit{}
 	var order []string
-	for _, k := range []Kind{DiffChain, BlobChain} {
-		ids := diffChain
-		if k == BlobChain {
-			ids = blobChain
+	for _, e := range es {
+		h := &hit{e: e}
+		for _, k := range []Kind{DiffChain, BlobChain} {
+			ids := diffChain
+			if k == BlobChain {
+				ids = blobChain
+			}
+			// A chain ID names its whole chain, so a matching top at the
+			// same depth is a matching chain.
+			ch := e.Chain(k)
+			if n := len(ch); n > 0 && n <= len(ids) && ch[n-1] == ids[n-1] {
+				h.by = append(h.by, k.String())
+				h.n = n
+			}
 		}
-		ids = nonEmpty(ids)
-		if len(ids) == 0 {
+		if len(h.by) == 0 {
 			continue
 		}
-		es, err := c.ByTop(ctx, k, ids)
-		if err != nil {
-			return nil, fmt.Errorf("catalog lookup by %s: %w", k, err)
+		key := e.Name + "\x00" + e.Tag + "\x00" + e.Platform + "\x00" + e.Ident()
+		if _, dup := hits[key]; !dup {
+			order = append(order, key)
 		}
-		depth := make(map[string]int, len(ids))
-		for i, id := range ids {
-			depth[id] = i + 1
-		}
-		for _, e := range es {
-			ch := e.Chain(k)
-			n := depth[ch[len(ch)-1]]
-			key := e.Name + "\x00" + e.Tag + "\x00" + e.Platform + "\x00" + e.Ident()
-			h, ok := hits[key]
-			if !ok {
-				h = &hit{e: e, by: map[Kind]bool{}, n: n}
-				hits[key] = h
-				order = append(order, key)
-			}
-			h.by[k] = true
-		}
+		hits[key] = h
 	}
 	groups := map[int]*Match{}
 	for _, key := range order {
@@ -286,13 +311,7 @@ func Lookup(ctx context.Context, c Catalog, diffChain, blobChain []string) ([]Ma
 			groups[h.n] = m
 		}
 		m.Entries = append(m.Entries, h.e)
-		var by []string
-		for _, k := range []Kind{DiffChain, BlobChain} {
-			if h.by[k] {
-				by = append(by, k.String())
-			}
-		}
-		m.By = append(m.By, strings.Join(by, " and "))
+		m.By = append(m.By, strings.Join(h.by, " and "))
 	}
 	out := make([]Match, 0, len(groups))
 	for _, m := range groups {

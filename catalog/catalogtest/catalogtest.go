@@ -43,6 +43,8 @@ func Run(t *testing.T, s Store) {
 	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, s) })
 	t.Run("ConcurrentAdds", func(t *testing.T) { testConcurrent(t, s) })
 	t.Run("AgainstOracle", func(t *testing.T) { testOracle(t, s) })
+	t.Run("TruncatedKeyCollisions", func(t *testing.T) { testCollisions(t, s) })
+	t.Run("BulkLoad", func(t *testing.T) { testBulk(t, s) })
 	t.Run("KillDuringImport", func(t *testing.T) { testKill(t, s) })
 }
 

@@ -10,8 +10,9 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/stdlib" // also the database/sql driver "pgx"
 
 	"github.com/strata-tool/strata/catalog"
 	"github.com/strata-tool/strata/catalog/internal/sqlstore"
@@ -35,9 +36,18 @@ var dialect = sqlstore.Dialect{
 			diff_path BYTEA, blob_path BYTEA, diff_chain BYTEA, blob_chain BYTEA,
 			history TEXT NOT NULL, steps TEXT NOT NULL, source TEXT NOT NULL, added BIGINT NOT NULL,
 			UNIQUE (name, tag, platform, ident))`,
-		`CREATE INDEX IF NOT EXISTS images_diff_path ON images (diff_path)`,
-		`CREATE INDEX IF NOT EXISTS images_blob_path ON images (blob_path)`,
 	},
+	HasImages: `SELECT to_regclass('images') IS NOT NULL`,
+	AfterBulk: []string{"ANALYZE images"},
+	HasIndex:  `SELECT to_regclass(?) IS NOT NULL`,
+	Stage: `CREATE TEMP TABLE IF NOT EXISTS images_stage (
+			name TEXT NOT NULL, tag TEXT NOT NULL, platform TEXT NOT NULL, ident TEXT NOT NULL,
+			manifest_digest TEXT NOT NULL, index_digest TEXT NOT NULL, config_digest TEXT NOT NULL,
+			layers INTEGER NOT NULL,
+			diff_path BYTEA, blob_path BYTEA, diff_chain BYTEA, blob_chain BYTEA,
+			history TEXT NOT NULL, steps TEXT NOT NULL, source TEXT NOT NULL, added BIGINT NOT NULL)
+			ON COMMIT DELETE ROWS`,
+	Copy:        copyRows,
 	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	MaxParams:   65535,
 	Retryable: func(err error) bool {
@@ -46,6 +56,19 @@ var dialect = sqlstore.Dialect{
 		// servers creating the schema or the same row at once).
 		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
 	},
+}
+
+// copyRows streams rows into table with COPY on conn's pgx connection,
+// inside whatever transaction conn holds.
+func copyRows(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("copy: driver connection is %T, not pgx", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		return err
+	})
 }
 
 // Open connects to dsn (postgres://user:pass@host:port/db?…) and creates

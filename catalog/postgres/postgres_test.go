@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -34,16 +35,18 @@ func freshStore(t *testing.T) (*Store, string) {
 	t.Helper()
 	dsn := testenv.Service(t, "STRATA_TEST_POSTGRES_DSN")
 	ctx := context.Background()
-	admin, err := Open(ctx, dsn)
+	// A plain connection: creating a schema must not depend on whatever
+	// catalog tables the public schema holds from earlier runs.
+	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	schema := fmt.Sprintf("strata_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.Add(1))
-	if _, err := admin.DB().ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		admin.DB().ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE")
 		admin.Close()
 	})
 	sep := "?"

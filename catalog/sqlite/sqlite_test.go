@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/strata-tool/strata/catalog"
@@ -53,5 +55,58 @@ func TestWAL(t *testing.T) {
 	var mode string
 	if err := s.DB().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v", mode, err)
+	}
+}
+
+// TestRefusesOtherSchemas: a catalog written in another layout is refused
+// with the reason, never read with the wrong key format.
+func TestRefusesOtherSchemas(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		setup []string
+		want  string
+	}{
+		{"version 1 (no version row)", []string{
+			`CREATE TABLE images (id INTEGER PRIMARY KEY, name TEXT, diff_path BLOB)`,
+		}, "older strata (schema version 1)"},
+		{"a future version", []string{
+			`CREATE TABLE strata_catalog_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
+			`INSERT INTO strata_catalog_meta VALUES ('schema', 99)`,
+		}, "schema version 99"},
+	} {
+		path := filepath.Join(t.TempDir(), "c.db")
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range tc.setup {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+		s, err := Open(ctx, path)
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: opened", tc.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want it to say %q", tc.name, err, tc.want)
+		}
+	}
+	// A fresh catalog records the version, and reopens.
+	path := filepath.Join(t.TempDir(), "c.db")
+	for i := 0; i < 2; i++ {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		var v int
+		if err := s.DB().QueryRow("SELECT value FROM strata_catalog_meta WHERE key = 'schema'").Scan(&v); err != nil || v != 2 {
+			t.Errorf("stored schema version %d, %v; want 2", v, err)
+		}
+		s.Close()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/strata-tool/strata/catalog"
@@ -49,16 +50,28 @@ func (g *Gen) digest() string {
 	for i := range b {
 		b[i] = byte(g.seq >> (8 * i))
 	}
-	sum := sha256.Sum256(append(b[:], byte(g.rnd.Uint32())))
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return digestOf(sha256.Sum256(append(b[:], byte(g.rnd.Uint32()))))
+}
+
+// digestOf renders sum with one allocation: the generator's garbage is
+// collected while the benchmark times the store.
+func digestOf(sum [32]byte) string {
+	var buf [71]byte
+	copy(buf[:], "sha256:")
+	hex.Encode(buf[7:], sum[:])
+	return string(buf[:])
 }
 
 func extend(prev, id string) string {
 	if prev == "" {
 		return id
 	}
-	sum := sha256.Sum256([]byte(prev + " " + id))
-	return "sha256:" + hex.EncodeToString(sum[:])
+	var buf [2*71 + 1]byte
+	n := copy(buf[:], prev)
+	buf[n] = ' '
+	n++
+	n += copy(buf[n:], id)
+	return digestOf(sha256.Sum256(buf[:n]))
 }
 
 func (g *Gen) build(name string, parent *node, own int) *node {
@@ -79,7 +92,8 @@ func (g *Gen) build(name string, parent *node, own int) *node {
 }
 
 // Next returns the next entry and the catalogued parent it was built on
-// (nil for a base), or ok=false when all n were yielded.
+// (nil for a base, and without History), or ok=false when all n were
+// yielded.
 func (g *Gen) Next() (e catalog.Entry, parent *catalog.Entry, ok bool) {
 	if g.i >= g.n {
 		return catalog.Entry{}, nil, false
@@ -104,18 +118,23 @@ func (g *Gen) Next() (e catalog.Entry, parent *catalog.Entry, ok bool) {
 		hi := 30 - len(p.diff)
 		n = g.build(fmt.Sprintf("synth/app-%d", i), p, lo+g.rnd.IntN(max(1, hi-lo+1)))
 	}
-	e = g.entry(n, i)
+	e = g.entry(n, i, true)
 	if n.parent != nil {
-		pe := g.entry(n.parent, -1)
+		pe := g.entry(n.parent, -1, false)
 		parent = &pe
 	}
 	return e, parent, true
 }
 
-func (g *Gen) entry(n *node, i int) catalog.Entry {
-	hist := make([]string, len(n.diff))
-	for j := range hist {
-		hist[j] = fmt.Sprintf("RUN step %d of %s", j, n.name)
+// entry renders n; the parent Next returns comes without History, which
+// would be the benchmark's own garbage to collect while it times a store.
+func (g *Gen) entry(n *node, i int, history bool) catalog.Entry {
+	var hist []string
+	if history {
+		hist = make([]string, len(n.diff))
+		for j := range hist {
+			hist[j] = "RUN step " + strconv.Itoa(j) + " of " + n.name
+		}
 	}
 	e := catalog.Entry{
 		Name:         n.name,

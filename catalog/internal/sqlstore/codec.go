@@ -58,19 +58,40 @@ func decodeDigest(dst []byte, id string) bool {
 	return true
 }
 
+// unpack renders a packed chain as digests, all of them slices of one
+// string: two allocations per chain instead of two per chain ID, which
+// was a fifth of a lookup's CPU.
 func unpack(b []byte) ([]string, error) {
 	if len(b)%32 != 0 {
 		return nil, fmt.Errorf("stored chain of %d bytes is not a whole number of digests", len(b))
 	}
-	out := make([]string, 0, len(b)/32)
-	for i := 0; i < len(b); i += 32 {
-		out = append(out, "sha256:"+hex.EncodeToString(b[i:i+32]))
+	n := len(b) / 32
+	if n == 0 {
+		return []string{}, nil
+	}
+	const w = len("sha256:") + 64
+	buf := make([]byte, n*w)
+	for i := 0; i < n; i++ {
+		copy(buf[i*w:], "sha256:")
+		hex.Encode(buf[i*w+7:(i+1)*w], b[32*i:32*i+32])
+	}
+	all := string(buf)
+	out := make([]string, n)
+	for i := range out {
+		out[i] = all[i*w : (i+1)*w]
 	}
 	return out, nil
 }
 
-// pathLen is how many bytes of each chain ID a path keeps.
-const pathLen = 8
+// pathLen is how many bytes of each chain ID a path keeps. Two bytes keep
+// the path index about a quarter of the size it had with eight (the index
+// is random-keyed, so at a million images its size decides how many pages
+// every import batch dirties and how many a lookup misses in cache), and
+// correctness never rested on the truncation being collision-free: ByTop
+// confirms each hit against the full top chain ID and Shared walks past
+// neighbours whose truncated path agrees further than their real chain.
+// Changing it changes what is stored: bump SchemaVersion.
+const pathLen = 2
 
 // path keeps the first pathLen bytes of each 32-byte chain ID of a packed
 // chain, so the path of a prefix is a prefix of the path.

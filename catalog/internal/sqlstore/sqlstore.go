@@ -10,12 +10,13 @@
 // image:
 //   - "which images are exactly my first k layers" is an equality probe
 //     on path(k), one per candidate prefix (ByTop);
-//   - "how deep does my chain go into the catalog" is answered by the two
+//   - "how deep does my chain go into the catalog" is answered by the
 //     index neighbours of my full path, since the longest common prefix
 //     with a sorted set is found next to the probe (Shared).
 //
-// 8-byte truncation can collide; every hit is confirmed against the full
-// chain IDs before it is returned.
+// Paths keep pathLen bytes of each chain ID, so they collide: every hit
+// is confirmed against the full chain IDs before it is returned, and
+// Shared walks past look-alike neighbours.
 package sqlstore
 
 import (
@@ -24,7 +25,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +44,23 @@ type Dialect struct {
 	// Retryable reports errors worth retrying the whole transaction for
 	// (deadlock, serialization failure, busy).
 	Retryable func(error) bool
+	// Copy, when set, bulk-loads rows into table over conn, the
+	// connection holding the open transaction (PostgreSQL's COPY): Add
+	// then stages each batch and inserts it with one INSERT … SELECT,
+	// instead of binding a parameter per column per row.
+	Copy func(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error
+	// Stage creates the session's staging table for Copy, if missing;
+	// its rows must go at commit.
+	Stage string
+	// AfterBulk runs after a bulk load has built the indexes: PostgreSQL
+	// planned lookups on a million-row table with an empty table's
+	// statistics until autovacuum caught up.
+	AfterBulk []string
+	// HasImages is a query returning whether table images exists.
+	HasImages string
+	// HasIndex is a query returning whether the index named by its one
+	// parameter exists.
+	HasIndex string
 	// RowAtATime writes with one prepared single-row statement per row
 	// instead of multi-row statements: cheaper in-process (SQLite parses a
 	// long VALUES list every time), costlier over a network.
@@ -77,16 +94,6 @@ func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	}
 	s.stmts[q] = st
 	return st, nil
-}
-
-// New wraps an open database, creating the schema.
-func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	for _, q := range d.Schema {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("%s catalog schema: %w", d.Name, err)
-		}
-	}
-	return &Store{db: db, d: d}, nil
 }
 
 // DB exposes the handle for store-specific checks.
@@ -123,305 +130,6 @@ func (s *Store) bind(q string) string {
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
-// row is an entry in storage form.
-type row struct {
-	e                    catalog.Entry
-	diffChain, blobChain []byte
-}
-
-func toRow(e catalog.Entry) (row, error) {
-	if err := e.ValidateShape(); err != nil {
-		return row{}, err
-	}
-	r := row{e: e}
-	var err error
-	if r.diffChain, err = pack(e.ChainIDs); err != nil {
-		return row{}, fmt.Errorf("catalog entry %s: %w", e.Ref(), err)
-	}
-	if r.blobChain, err = pack(e.BlobChainIDs); err != nil {
-		return row{}, fmt.Errorf("catalog entry %s: %w", e.Ref(), err)
-	}
-	if r.e.Added.IsZero() {
-		r.e.Added = time.Now().UTC()
-	}
-	return r, nil
-}
-
-func (r row) key() string {
-	return r.e.Name + "\x00" + r.e.Tag + "\x00" + r.e.Platform + "\x00" + r.e.Ident()
-}
-
-func nullable(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
-const columns = "name, tag, platform, ident, manifest_digest, index_digest, config_digest, layers, diff_path, blob_path, diff_chain, blob_chain, history, steps, source, added"
-
-const numColumns = 16
-
-// lookupColumns is columns with the per-layer history text left out
-// (JSON null): lookups never show it, and decoding it was a sixth
-// of a lookup's CPU.
-var lookupColumns = strings.Replace(columns, "history,", "'null' AS history,", 1)
-
-func (r row) args() ([]any, error) {
-	hist, err := json.Marshal(r.e.History)
-	if err != nil {
-		return nil, err
-	}
-	steps, err := json.Marshal(r.e.Steps)
-	if err != nil {
-		return nil, err
-	}
-	return []any{
-		r.e.Name, r.e.Tag, r.e.Platform, r.e.Ident(), r.e.ManifestDigest, r.e.IndexDigest, r.e.ConfigDigest,
-		r.e.Layers(), nullable(path(r.diffChain)), nullable(path(r.blobChain)), nullable(r.diffChain), nullable(r.blobChain),
-		string(hist), string(steps), r.e.Source, r.e.Added.UnixNano(),
-	}, nil
-}
-
-// Add implements catalog.Catalog.
-func (s *Store) Add(ctx context.Context, entries ...catalog.Entry) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	// The last of several entries with one key wins, as if added in turn.
-	byKey := make(map[string]row, len(entries))
-	for _, e := range entries {
-		r, err := toRow(e)
-		if err != nil {
-			return err
-		}
-		byKey[r.key()] = r
-	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	// One global order for row locks, so concurrent writers on a server
-	// store wait for each other instead of deadlocking.
-	sort.Strings(keys)
-	rows := make([]row, len(keys))
-	for i, k := range keys {
-		rows[i] = byKey[k]
-	}
-	return s.retry(ctx, func(tx *sql.Tx) error { return s.add(ctx, tx, rows) })
-}
-
-func (s *Store) retry(ctx context.Context, fn func(*sql.Tx) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = s.inTx(ctx, fn)
-		if err == nil || s.d.Retryable == nil || !s.d.Retryable(err) {
-			return err
-		}
-		time.Sleep(time.Duration(10*(attempt+1)) * time.Millisecond)
-	}
-	return err
-}
-
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s catalog: begin: %w", s.d.Name, err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s catalog: commit: %w", s.d.Name, err)
-	}
-	return nil
-}
-
-func (s *Store) add(ctx context.Context, tx *sql.Tx, rows []row) error {
-	inserted, err := s.insertNew(ctx, tx, rows)
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if !inserted[r.key()] {
-			// Re-adding a known entry replaces it.
-			if err := s.replace(ctx, tx, r); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-const insertImage = "INSERT INTO images (" + columns + ") VALUES "
-
-// insertNew inserts the rows whose key is not stored yet and returns the
-// keys it inserted.
-func (s *Store) insertNew(ctx context.Context, tx *sql.Tx, rows []row) (map[string]bool, error) {
-	inserted := make(map[string]bool, len(rows))
-	if s.d.RowAtATime {
-		st, err := tx.PrepareContext(ctx, s.bind(insertImage+"("+placeholders(numColumns)+") ON CONFLICT (name, tag, platform, ident) DO NOTHING"))
-		if err != nil {
-			return nil, fmt.Errorf("%s catalog: insert images: %w", s.d.Name, err)
-		}
-		defer st.Close()
-		for _, r := range rows {
-			a, err := r.args()
-			if err != nil {
-				return nil, err
-			}
-			res, err := st.ExecContext(ctx, a...)
-			if err != nil {
-				return nil, fmt.Errorf("%s catalog: insert %s: %w", s.d.Name, r.e.Ref(), err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				inserted[r.key()] = true
-			}
-		}
-		return inserted, nil
-	}
-	per := max(1, s.d.MaxParams/numColumns)
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(len(rows), start+per)]
-		args := make([]any, 0, len(chunk)*numColumns)
-		vals := make([]string, len(chunk))
-		for i, r := range chunk {
-			a, err := r.args()
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, a...)
-			vals[i] = "(" + placeholders(numColumns) + ")"
-		}
-		q := insertImage + strings.Join(vals, ",") +
-			" ON CONFLICT (name, tag, platform, ident) DO NOTHING RETURNING name, tag, platform, ident"
-		res, err := tx.QueryContext(ctx, s.bind(q), args...)
-		if err != nil {
-			return nil, fmt.Errorf("%s catalog: insert images: %w", s.d.Name, err)
-		}
-		for res.Next() {
-			var n, t, p, id string
-			if err := res.Scan(&n, &t, &p, &id); err != nil {
-				res.Close()
-				return nil, err
-			}
-			inserted[n+"\x00"+t+"\x00"+p+"\x00"+id] = true
-		}
-		if err := res.Close(); err != nil {
-			return nil, fmt.Errorf("%s catalog: insert images: %w", s.d.Name, err)
-		}
-	}
-	return inserted, nil
-}
-
-// replace overwrites the stored row with r's key.
-func (s *Store) replace(ctx context.Context, tx *sql.Tx, r row) error {
-	a, err := r.args()
-	if err != nil {
-		return err
-	}
-	set := strings.Split(columns, ", ")
-	for i := range set {
-		set[i] += " = ?"
-	}
-	q := "UPDATE images SET " + strings.Join(set, ", ") + " WHERE name = ? AND tag = ? AND platform = ? AND ident = ?"
-	if _, err := tx.ExecContext(ctx, s.bind(q), append(a, r.e.Name, r.e.Tag, r.e.Platform, r.e.Ident())...); err != nil {
-		return fmt.Errorf("%s catalog: replace %s: %w", s.d.Name, r.e.Ref(), err)
-	}
-	return nil
-}
-
-func pathColumn(k catalog.Kind) string {
-	if k == catalog.BlobChain {
-		return "blob_path"
-	}
-	return "diff_path"
-}
-
-// ByTop implements catalog.Catalog.
-func (s *Store) ByTop(ctx context.Context, k catalog.Kind, ids []string) ([]catalog.Entry, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	chain, err := pack(ids)
-	if err != nil {
-		return nil, err
-	}
-	full := path(chain)
-	args := make([]any, len(ids))
-	for i := range ids {
-		args[i] = full[:(i+1)*pathLen]
-	}
-	st, err := s.prepared(ctx, s.bind("SELECT "+lookupColumns+" FROM images WHERE "+pathColumn(k)+" IN ("+placeholders(len(ids))+")"))
-	if err != nil {
-		return nil, fmt.Errorf("%s catalog: %w", s.d.Name, err)
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s catalog: %w", s.d.Name, err)
-	}
-	found, err := collect(rows)
-	if err != nil {
-		return nil, err
-	}
-	out := found[:0]
-	for _, e := range found {
-		c := e.Chain(k)
-		if n := len(c); n > 0 && n <= len(ids) && c[n-1] == ids[n-1] {
-			out = append(out, e)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if a, b := out[i].Layers(), out[j].Layers(); a != b {
-			return a > b
-		}
-		return catalog.Less(out[i], out[j])
-	})
-	return out, nil
-}
-
-// Shared implements catalog.Catalog.
-func (s *Store) Shared(ctx context.Context, k catalog.Kind, ids []string) (int, error) {
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	chain, err := pack(ids)
-	if err != nil {
-		return 0, err
-	}
-	p := path(chain)
-	col := pathColumn(k)
-	chainCol := "diff_chain"
-	if k == catalog.BlobChain {
-		chainCol = "blob_chain"
-	}
-	best := 0
-	for _, q := range []string{
-		"SELECT " + chainCol + " FROM images WHERE " + col + " >= ? ORDER BY " + col + " LIMIT 1",
-		"SELECT " + chainCol + " FROM images WHERE " + col + " < ? ORDER BY " + col + " DESC LIMIT 1",
-	} {
-		var got []byte
-		st, err := s.prepared(ctx, s.bind(q))
-		if err != nil {
-			return 0, fmt.Errorf("%s catalog: shared prefix: %w", s.d.Name, err)
-		}
-		err = st.QueryRowContext(ctx, p).Scan(&got)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("%s catalog: shared prefix: %w", s.d.Name, err)
-		}
-		n := 0
-		for n*32+32 <= len(got) && n*32+32 <= len(chain) && string(got[n*32:n*32+32]) == string(chain[n*32:n*32+32]) {
-			n++
-		}
-		best = max(best, n)
-	}
-	return best, nil
 }
 
 func where(f catalog.Filter) (string, []any) {
