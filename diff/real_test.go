@@ -493,6 +493,8 @@ func TestBuiltAcrossTransports(t *testing.T) {
 				opts.DockerHost = testenv.Service(t, "STRATA_TEST_DOCKER_HOST")
 			case "podman-daemon":
 				opts.DockerHost = testenv.Service(t, "STRATA_TEST_PODMAN_HOST")
+			case "docker29-daemon":
+				opts.DockerHost = testenv.Service(t, "STRATA_TEST_DOCKER29_HOST")
 			}
 			t.Run(b.Builder+"/"+transport, func(t *testing.T) {
 				a, o := open(t, reg).Image(), openWith(t, ref, opts).Image()
