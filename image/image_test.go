@@ -95,3 +95,26 @@ func TestChoosingHelpers(t *testing.T) {
 		t.Errorf("platform %q", p)
 	}
 }
+
+func TestPlatformSatisfies(t *testing.T) {
+	arm64 := Platform{OS: "linux", Architecture: "arm64"}
+	arm64v8 := Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
+	armv7 := Platform{OS: "linux", Architecture: "arm", Variant: "v7"}
+	for _, c := range []struct {
+		have, want Platform
+		ok         bool
+	}{
+		{arm64, arm64v8, true}, // arm64's implicit v8
+		{arm64v8, arm64, true},
+		{armv7, Platform{OS: "linux", Architecture: "arm"}, true},
+		{armv7, Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, false},
+		{Platform{OS: "windows", Architecture: "amd64"}, Platform{OS: "linux", Architecture: "amd64"}, false},
+	} {
+		if got := c.have.Satisfies(c.want); got != c.ok {
+			t.Errorf("%s satisfies %s = %v, want %v", c.have, c.want, got, c.ok)
+		}
+	}
+	if h := HostPlatform(); h.OS != "linux" || h.Architecture == "" {
+		t.Errorf("host platform %v", h)
+	}
+}

@@ -78,7 +78,7 @@ func (a *archive) image(ctx context.Context, ref string, opts Options) (*image.I
 	}
 	if hasManifest {
 		img, open, err := a.dockerImage(mf, ref)
-		if err == nil && opts.Platform != nil && !platformMatches(img.Platform, *opts.Platform) {
+		if err == nil && opts.Platform != nil && !img.Platform.Satisfies(*opts.Platform) {
 			return nil, nil, fmt.Errorf("%s holds a %s image, not %s: %w", a.describe(), img.Platform, opts.Platform, ErrPlatformNotFound)
 		}
 		return img, open, err
@@ -244,7 +244,7 @@ func (a *archive) v1Image(ctx context.Context, ref string) (*image.Image, func(i
 	if len(picked) == 0 {
 		return nil, nil, fmt.Errorf("%s has no image named %q (it has: %s): %w", a.describe(), ref, strings.Join(names, ", "), ErrNotFound)
 	}
-	if len(picked) > 1 && !allSameID(picked, func(n named) string { return n.id }) {
+	if len(picked) > 1 && !allSame(picked, func(n named) string { return n.id }) {
 		return nil, nil, fmt.Errorf("%s holds %d images; name one as %s:NAME (names: %s): %w", a.describe(), len(picked), a.path, strings.Join(names, ", "), ErrAmbiguous)
 	}
 	// Walk from the top layer to the base, then reverse.
@@ -294,7 +294,8 @@ func (a *archive) v1Image(ctx context.Context, ref string) (*image.Image, func(i
 	return img, func(i int) (io.ReadCloser, error) { return a.openEntry(paths[i]) }, nil
 }
 
-func allSameID[T any](xs []T, id func(T) string) bool {
+// allSame reports whether every element has the same id as the first.
+func allSame[T any](xs []T, id func(T) string) bool {
 	for _, x := range xs[1:] {
 		if id(x) != id(xs[0]) {
 			return false

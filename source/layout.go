@@ -6,21 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/strata-tool/strata/image"
 )
-
-// hostPlatform is the default platform, chosen as docker does: images run
-// on Linux, so a macOS or Windows host still wants linux/<its arch>.
-func hostPlatform() image.Platform {
-	p := image.Platform{OS: "linux", Architecture: runtime.GOARCH}
-	if runtime.GOARCH == "arm64" {
-		p.Variant = "v8"
-	}
-	return p
-}
 
 // dirStore is an OCI image layout directory, or (flat) the "dir:" format
 // of containers/image and skopeo: manifest.json beside blobs named by hex.

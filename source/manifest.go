@@ -107,20 +107,15 @@ func choosePlatform(ix *image.Index, want image.Platform) (image.Descriptor, err
 		if d.Platform == nil {
 			continue
 		}
-		p := *d.Platform
-		if p.OS != want.OS || p.Architecture != want.Architecture {
-			continue
+		if d.Platform.Satisfies(want) {
+			candidates = append(candidates, d)
 		}
-		if want.Variant != "" && normVariant(p) != normVariant(want) {
-			continue
-		}
-		candidates = append(candidates, d)
 	}
 	if len(candidates) > 0 {
 		// Prefer the entry whose variant matches the default (e.g. arm64/v8
 		// over an odd variant) when none was asked for.
 		sort.SliceStable(candidates, func(i, j int) bool {
-			return normVariant(*candidates[i].Platform) == normVariant(want) && normVariant(*candidates[j].Platform) != normVariant(want)
+			return candidates[i].Platform.NormVariant() == want.NormVariant() && candidates[j].Platform.NormVariant() != want.NormVariant()
 		})
 		return candidates[0], nil
 	}
@@ -138,13 +133,6 @@ func choosePlatform(ix *image.Index, want image.Platform) (image.Descriptor, err
 		}
 	}
 	return image.Descriptor{}, fmt.Errorf("no %s image in the index (it has: %s): %w", want.String(), strings.Join(have, ", "), ErrPlatformNotFound)
-}
-
-func normVariant(p image.Platform) string {
-	if p.Architecture == "arm64" && (p.Variant == "" || p.Variant == "v8") {
-		return "v8"
-	}
-	return p.Variant
 }
 
 // buildImage assembles the model from an image manifest and its config.
@@ -229,12 +217,4 @@ func checkImageConfigType(m *rawManifest) error {
 // compression, foreign and non-distributable variants, and an absent type).
 func isLayerMediaType(mt string) bool {
 	return mt == "" || strings.Contains(mt, ".tar") || strings.Contains(mt, "rootfs.diff") || mt == "application/octet-stream"
-}
-
-// platformMatches is choosePlatform's rule for a single image.
-func platformMatches(have, want image.Platform) bool {
-	if have.OS != want.OS || have.Architecture != want.Architecture {
-		return false
-	}
-	return want.Variant == "" || normVariant(have) == normVariant(want)
 }

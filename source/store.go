@@ -141,7 +141,7 @@ func openFromIndex(ctx context.Context, s blobStore, root []byte, sel selector) 
 	switch {
 	case len(entries) == 0:
 		return nil, fmt.Errorf("%s: index lists no images: %w", s.describe(), errNoSuchName)
-	case len(entries) == 1 || allSame(entries):
+	case len(entries) == 1 || allSame(entries, func(d image.Descriptor) string { return d.Digest }):
 		desc = entries[0]
 	case allHavePlatforms(entries):
 		// The top-level index is itself a multi-platform image.
@@ -155,15 +155,6 @@ func openFromIndex(ctx context.Context, s blobStore, root []byte, sel selector) 
 		return nil, fmt.Errorf("%s holds %d images; name one as PATH:NAME (names: %s): %w", s.describe(), len(entries), listNames(entries), ErrAmbiguous)
 	}
 	return openDescriptor(ctx, s, desc, nil, sel)
-}
-
-func allSame(ds []image.Descriptor) bool {
-	for _, d := range ds[1:] {
-		if d.Digest != ds[0].Digest {
-			return false
-		}
-	}
-	return true
 }
 
 func allHavePlatforms(ds []image.Descriptor) bool {
@@ -198,7 +189,7 @@ func pickPlatform(ix *image.Index, entries []image.Descriptor, sel selector) (im
 	if sel.platform == nil && len(entries) == 1 {
 		return entries[0], nil
 	}
-	want := hostPlatform()
+	want := image.HostPlatform()
 	if sel.platform != nil {
 		want = *sel.platform
 	}

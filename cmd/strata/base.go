@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,14 +103,14 @@ func baseTargets(ctx context.Context, ref string, all bool) ([]baseTarget, func(
 	if strings.HasSuffix(ref, ".md") {
 		if f, err := repoinfo.ParseFile(ref); err == nil {
 			var out []baseTarget
-			want := image.Platform{OS: "linux", Architecture: runtime.GOARCH}
+			want := image.HostPlatform()
 			if flags.platform != "" {
 				if want, err = parsePlatform(flags.platform); err != nil {
 					return nil, nil, err
 				}
 			}
 			for _, img := range f.Images() {
-				if all || img.Platform.OS == want.OS && img.Platform.Architecture == want.Architecture && (want.Variant == "" || want.Variant == img.Platform.Variant) {
+				if all || img.Platform.Satisfies(want) {
 					out = append(out, baseTarget{img: img})
 				}
 			}
