@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/reference"
 )
 
 // emptyTarDiffID is the diff_id of a 1024-byte empty tar: what pre-1.10
@@ -115,7 +116,7 @@ func (a *archive) dockerImage(mf []byte, ref string) (*image.Image, func(int) (i
 			continue
 		}
 		for _, t := range e.RepoTags {
-			if nameMatches(ref, t) {
+			if reference.MatchesStored(ref, t) {
 				picked = append(picked, e)
 				break
 			}
@@ -233,7 +234,7 @@ func (a *archive) v1Image(ctx context.Context, ref string) (*image.Image, func(i
 	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
 	var picked []named
 	for _, n := range all {
-		if ref == "" || nameMatches(ref, n.name) {
+		if ref == "" || reference.MatchesStored(ref, n.name) {
 			picked = append(picked, n)
 		}
 	}

@@ -2,12 +2,15 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"strings"
+
+	"github.com/strata-tool/strata/reference"
 )
 
-// Open opens an image reference:
+// Open opens an image argument; package reference decides which transport
+// it names (registry, daemon, or an existing file or directory):
 //
 //	docker-daemon:REF          Docker Engine API (or podman's) at DOCKER_HOST
 //	oci:DIR[:tag]              OCI image layout
@@ -17,64 +20,30 @@ import (
 //	PATH[:ref]                 an existing directory (layout) or file (archive)
 //	REF                        registry, Docker-style (nginx = index.docker.io/library/nginx:latest),
 //	                           or the daemon when Options.Daemon is set
-func Open(ctx context.Context, ref string, opts Options) (Source, error) {
-	if ref == "" {
-		return nil, fmt.Errorf("empty image reference: %w", ErrNotFound)
+func Open(ctx context.Context, arg string, opts Options) (Source, error) {
+	r, err := reference.Parse(arg, reference.Options{Daemon: opts.Daemon})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, ErrNotFound)
 	}
-	if rest, ok := strings.CutPrefix(ref, "docker-daemon:"); ok {
-		return openDaemon(ctx, rest, opts)
-	}
-	if rest, ok := strings.CutPrefix(ref, "docker://"); ok {
-		return openRegistry(ctx, rest, opts)
-	}
-	for _, prefix := range []string{"oci:", "oci-archive:", "docker-archive:"} {
-		if rest, ok := strings.CutPrefix(ref, prefix); ok {
-			p, sub := splitPath(rest)
-			if p == "" {
-				return nil, fmt.Errorf("%s: no such file or directory: %w", rest, ErrNotFound)
-			}
-			return openPath(ctx, p, sub, opts)
-		}
-	}
-	if p, sub := splitPath(ref); p != "" {
-		return openPath(ctx, p, sub, opts)
-	}
-	if looksLikePath(ref) {
-		return nil, fmt.Errorf("%s: no such file or directory: %w", ref, ErrNotFound)
-	}
-	if opts.Daemon {
-		return openDaemon(ctx, ref, opts)
-	}
-	return openRegistry(ctx, ref, opts)
+	return OpenRef(ctx, r, opts)
 }
 
-// splitPath finds the longest existing path at the start of s, the rest
-// after a ':' naming an image inside it (FILE:REF, DIR:tag).
-func splitPath(s string) (path, sub string) {
-	if _, err := os.Stat(s); err == nil {
-		return s, ""
+// OpenRef opens an already resolved reference.
+func OpenRef(ctx context.Context, r reference.Ref, opts Options) (Source, error) {
+	switch r.Transport {
+	case reference.Daemon:
+		return openDaemon(ctx, r.DaemonRef, opts)
+	case reference.Path:
+		return openPath(ctx, r.File, r.Select, opts)
 	}
-	for i := len(s) - 1; i > 0; i-- {
-		if s[i] != ':' {
-			continue
+	src, err := openRegistry(ctx, r.Name, opts)
+	if err != nil {
+		if hint := reference.NotLocal(r); hint != "" && !errors.Is(err, ErrUnauthorized) {
+			return nil, fmt.Errorf("%w (%s)", err, hint)
 		}
-		if _, err := os.Stat(s[:i]); err == nil {
-			return s[:i], s[i+1:]
-		}
+		return nil, err
 	}
-	return "", ""
-}
-
-func looksLikePath(s string) bool {
-	if strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || strings.HasPrefix(s, "~") {
-		return true
-	}
-	for _, ext := range []string{".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".tar.bz2"} {
-		if strings.HasSuffix(s, ext) {
-			return true
-		}
-	}
-	return false
+	return src, nil
 }
 
 func openPath(ctx context.Context, p, sub string, opts Options) (Source, error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/reference"
 )
 
 // HTTPStats counts what a registry transport asked for and received.
@@ -40,14 +41,14 @@ type registrySource struct {
 func (r *registrySource) Image() *image.Image { return r.img }
 func (r *registrySource) Close() error        { return nil }
 
-func openRegistry(ctx context.Context, s string, opts Options) (Source, error) {
+func openRegistry(ctx context.Context, n reference.Name, opts Options) (Source, error) {
 	var nopts []name.Option
 	if opts.Insecure {
 		nopts = append(nopts, name.Insecure)
 	}
-	ref, err := name.ParseReference(s, nopts...)
+	ref, err := n.GGCR(nopts...)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not an image reference, file or directory: %w", s, ErrNotFound)
+		return nil, fmt.Errorf("%q is not an image reference: %w", n.Familiar(), ErrNotFound)
 	}
 	kc := opts.Keychain
 	if kc == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/reference"
 )
 
 // blobStore is content-addressed storage: an OCI layout directory or the
@@ -80,36 +81,6 @@ func refNames(d image.Descriptor) []string {
 	return out
 }
 
-// nameMatches compares a user's tag with a stored name leniently, the way
-// users type them: "v1", "app:v1", "docker.io/library/app:v1" all name
-// "docker.io/library/app:v1".
-func nameMatches(want, have string) bool {
-	if want == have {
-		return true
-	}
-	nw, nh := normalizeName(want), normalizeName(have)
-	if nw == nh {
-		return true
-	}
-	// A bare tag against a full name.
-	if !strings.ContainsAny(want, "/:@") {
-		return strings.HasSuffix(nh, ":"+want)
-	}
-	return false
-}
-
-func normalizeName(s string) string {
-	s = strings.TrimPrefix(s, "docker.io/")
-	s = strings.TrimPrefix(s, "index.docker.io/")
-	s = strings.TrimPrefix(s, "library/")
-	if i := strings.LastIndex(s, ":"); i < 0 || strings.Contains(s[i:], "/") {
-		if !strings.Contains(s, "@") {
-			s += ":latest"
-		}
-	}
-	return s
-}
-
 // openFromIndex resolves an image from a store whose root is an OCI index
 // (index.json), honouring tags, nested indexes and platforms.
 func openFromIndex(ctx context.Context, s blobStore, root []byte, sel selector) (*image.Image, error) {
@@ -126,7 +97,7 @@ func openFromIndex(ctx context.Context, s blobStore, root []byte, sel selector) 
 		var picked []image.Descriptor
 		for _, d := range entries {
 			for _, n := range refNames(d) {
-				if nameMatches(sel.tag, n) {
+				if reference.MatchesStored(sel.tag, n) {
 					picked = append(picked, d)
 					break
 				}
