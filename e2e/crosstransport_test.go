@@ -223,6 +223,9 @@ func checkTransport(t *testing.T, bi testenv.BuiltImage, label string, ref refer
 	// busybox image) are enough to show each transport's OpenLayer finds the
 	// blob and passes its digest check.
 	if bi.Name == "chmod" || (bi.Name == "parent" && bi.Builder == "classic") {
+		if len(img.Layers) == 0 {
+			t.Errorf("%s/%s has no layers to stream", bi.Name, bi.Builder)
+		}
 		for i := range img.Layers {
 			rc, err := src.OpenLayer(t.Context(), i)
 			if err != nil {
@@ -301,10 +304,17 @@ func field(m model, f string) any {
 // so a builder that silently ignored an instruction (or a script that built
 // the wrong thing) cannot make the cross-transport test pass vacuously.
 func TestBuiltImagesMatchDockerfiles(t *testing.T) {
+	checked := 0
+	defer func() {
+		if checked == 0 && !t.Skipped() {
+			t.Error("images.json lists no `single` image: nothing was checked")
+		}
+	}()
 	for _, bi := range testenv.BuiltImages(t) {
 		if bi.Name != "single" {
 			continue
 		}
+		checked++
 		t.Run(bi.Builder, func(t *testing.T) {
 			m := fetchReference(t, bi.Refs["registry"]).Model
 			want := model{

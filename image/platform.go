@@ -1,6 +1,10 @@
 package image
 
-import "runtime"
+import (
+	"fmt"
+	"runtime"
+	"strings"
+)
 
 // HostPlatform is the default platform, chosen as docker does: images run
 // on Linux, so a macOS or Windows host still wants linux/<its arch>.
@@ -28,4 +32,17 @@ func (p Platform) NormVariant() string {
 		return "v8"
 	}
 	return p.Variant
+}
+
+// ParsePlatform reads os/arch[/variant] ("linux/arm64/v8").
+func ParsePlatform(s string) (Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
+		return Platform{}, fmt.Errorf("platform %q: want os/arch[/variant], e.g. linux/arm64/v8", s)
+	}
+	p := Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
 }

@@ -15,11 +15,8 @@ import (
 )
 
 // DockerHub is the canonical host of Docker Hub, as go-containerregistry
-// spells it.
+// spells it; docker.io and registry-1.docker.io are read as it.
 const DockerHub = name.DefaultRegistry
-
-// hubAliases are the hosts that all mean Docker Hub.
-var hubAliases = []string{"docker.io", "index.docker.io", "registry-1.docker.io"}
 
 // Name is a parsed registry-style image name: repository plus an optional
 // tag and digest. The zero value is not a valid name.

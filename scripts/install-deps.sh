@@ -4,8 +4,8 @@
 #   * Debian packages: the real registry, dockerd, podman/buildah/skopeo,
 #     PostgreSQL, busybox-static (the only "base image" we may use), and the
 #     compressors users wrap docker-save archives in;
-#   * standalone BuildKit (buildkitd + buildctl) and crane, built from source
-#     through the Go module proxy into $STRATA_TOOLS/bin;
+#   * standalone BuildKit (buildkitd + buildctl), crane and staticcheck, built
+#     from source through the Go module proxy into $STRATA_TOOLS/bin;
 #   * the modern Docker engine for services.sh's docker29 (dockerd from
 #     moby/moby/v2, containerd v2 + its runc shim, runc with seccomp) and
 #     buildx to build with it, built the same way into
@@ -21,6 +21,8 @@ set -euo pipefail
 TOOLS=${STRATA_TOOLS:-$HOME/.cache/strata/tools}
 BUILDKIT_VERSION=v0.34.2
 CRANE_VERSION=v0.22.1
+# staticcheck runs in the test command beside go vet.
+STATICCHECK_VERSION=v0.8.2
 # The Docker 29 engine line: moby's daemon module is github.com/moby/moby/v2.
 DOCKERD29_VERSION=v2.0.0-beta.24
 CONTAINERD29_VERSION=v2.4.2
@@ -137,6 +139,12 @@ GO
 	mv "$TOOLS/bin/buildctl.new" "$TOOLS/bin/buildctl"
 fi
 
+if ! has_module "$TOOLS/bin/staticcheck" honnef.co/go/tools "$STATICCHECK_VERSION"; then
+	log "building staticcheck $STATICCHECK_VERSION from source"
+	GOBIN="$TOOLS/bin" GOWORK=off go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ||
+		die "go install staticcheck $STATICCHECK_VERSION failed"
+fi
+
 if ! has_module "$TOOLS/bin/crane" github.com/google/go-containerregistry "$CRANE_VERSION"; then
 	log "building crane $CRANE_VERSION from source"
 	GOBIN="$TOOLS/bin" GOWORK=off go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" ||
@@ -179,7 +187,7 @@ build_d29 buildx github.com/docker/buildx "$BUILDX29_VERSION" github.com/docker/
 # --- sanity ----------------------------------------------------------------------
 for b in docker-registry htpasswd dockerd podman buildah skopeo /bin/busybox zstd xz bzip2 \
 	/usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl \
-	"$TOOLS/bin/buildkitd" "$TOOLS/bin/buildctl" "$TOOLS/bin/crane" \
+	"$TOOLS/bin/buildkitd" "$TOOLS/bin/buildctl" "$TOOLS/bin/crane" "$TOOLS/bin/staticcheck" \
 	"$D29/dockerd" "$D29/containerd" "$D29/containerd-shim-runc-v2" "$D29/runc" "$D29/buildx"; do
 	command -v "$b" >/dev/null || die "$b is still missing after install"
 done

@@ -108,6 +108,7 @@ fi
 
 # ---- check -------------------------------------------------------------------------------
 step "go vet" go vet ./...
+step staticcheck staticcheck ./...
 
 # go test runs with -v so every test's outcome can be counted; the console
 # shows it without the per-test RUN/PASS chatter, the full log is kept.

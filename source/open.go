@@ -18,6 +18,7 @@ import (
 //	docker-archive:FILE[:ref]  docker save tarball
 //	docker://REF               registry (skopeo style)
 //	PATH[:ref]                 an existing directory (layout) or file (archive)
+//	FILE.md                    a docker-library repo-info record (metadata only)
 //	REF                        registry, Docker-style (nginx = index.docker.io/library/nginx:latest),
 //	                           or the daemon when Options.Daemon is set
 func Open(ctx context.Context, arg string, opts Options) (Source, error) {
@@ -53,6 +54,9 @@ func openPath(ctx context.Context, p, sub string, opts Options) (Source, error) 
 	}
 	if st.IsDir() {
 		return openLayout(ctx, p, sub, opts)
+	}
+	if isRepoInfo(p) {
+		return openRepoInfo(p, opts)
 	}
 	return openArchive(ctx, p, sub, opts)
 }

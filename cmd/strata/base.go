@@ -1,22 +1,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/strata-tool/strata/dockerfile"
-	"github.com/strata-tool/strata/image"
-	"github.com/strata-tool/strata/internal/repoinfo"
 	"github.com/strata-tool/strata/lineage"
-	"github.com/strata-tool/strata/provenance"
-	"github.com/strata-tool/strata/source"
 )
 
-func init() {
+func newBaseCmd(a *app) *cobra.Command {
 	var allPlatforms bool
 	cmd := &cobra.Command{
 		Use:   "base IMAGE",
@@ -28,154 +22,65 @@ against the catalog (strata catalog add …), then history fingerprints, which
 are labelled guesses. An ancestor nothing names is reported as unknown.
 Each platform of a multi-platform image is resolved on its own
 (--all-platforms resolves every one). -o json prints the lineage object
-(an array of them with --all-platforms). A docker-library/repo-info
-remote/<tag>.md file is read as the image it describes.`,
+(an array of them with --all-platforms).`,
+		Example: `  strata base python:3.12-slim
+  strata base --all-platforms -o json ghcr.io/o/app:v2
+  strata base --catalog ./bases.db ./app.tar`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := wantJSON()
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			cat, where, err := openCatalog(ctx, true)
+			warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
+			cat, where, err := a.openCatalog(ctx, false)
 			if err != nil {
 				return err
 			}
 			if cat != nil {
 				defer cat.Close()
 			}
-			targets, closeAll, err := baseTargets(ctx, args[0], allPlatforms)
+			srcs, err := a.openPlatforms(ctx, args[0], allPlatforms)
 			if err != nil {
 				return err
 			}
-			defer closeAll()
+			defer closeAll(srcs)
 			var results []*lineage.Result
-			for _, t := range targets {
-				in := lineage.Input{Image: t.img}
-				if t.src != nil {
-					prov, err := readProvenance(ctx, t.src, t.img)
-					if err != nil {
-						fmt.Fprintf(cmd.ErrOrStderr(), "strata: provenance attestation unreadable, ignored: %v\n", err)
-					}
-					if prov != nil {
-						for _, m := range prov.BaseImages() {
-							in.Materials = append(in.Materials, lineage.Material{Ref: m.Ref, Digest: m.Digest, Platform: m.Platform})
-						}
-					}
-				}
-				r, err := lineage.Resolve(ctx, cat, in)
+			for _, src := range srcs {
+				r, err := resolveLineage(ctx, cat, where, src.Image(), readProvenance(ctx, src, warn))
 				if err != nil {
 					return err
 				}
-				if cat == nil {
-					r.Notes = append(r.Notes, fmt.Sprintf("no catalog at %s: layer chains were not matched (strata catalog add IMAGE… builds one)", where))
-				}
 				results = append(results, r)
 			}
-			if asJSON {
-				if len(results) == 1 && !allPlatforms {
-					return writeJSON(cmd.OutOrStdout(), results[0])
-				}
-				return writeJSON(cmd.OutOrStdout(), results)
+			var v any = results
+			if !allPlatforms {
+				v = results[0]
 			}
-			for i, r := range results {
-				if i > 0 {
-					fmt.Fprintln(cmd.OutOrStdout())
+			return a.emit(cmd.OutOrStdout(), v, func(w io.Writer) error {
+				for i, r := range results {
+					if i > 0 {
+						fmt.Fprintln(w)
+					}
+					printLineage(w, r)
 				}
-				printLineage(cmd.OutOrStdout(), r)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
-	addCatalogFlag(cmd)
+	a.addCatalogFlag(cmd)
 	cmd.Flags().BoolVar(&allPlatforms, "all-platforms", false, "resolve every platform of a multi-platform image")
-	rootCmd.AddCommand(cmd)
-}
-
-type baseTarget struct {
-	img *image.Image
-	src source.Source // nil for a repo-info file
-}
-
-// baseTargets opens the image (every platform with all). A docker-library
-// repo-info .md file is read as the image it describes.
-func baseTargets(ctx context.Context, ref string, all bool) ([]baseTarget, func(), error) {
-	if strings.HasSuffix(ref, ".md") {
-		if f, err := repoinfo.ParseFile(ref); err == nil {
-			var out []baseTarget
-			want := image.HostPlatform()
-			if flags.platform != "" {
-				if want, err = parsePlatform(flags.platform); err != nil {
-					return nil, nil, err
-				}
-			}
-			for _, img := range f.Images() {
-				if all || img.Platform.Satisfies(want) {
-					out = append(out, baseTarget{img: img})
-				}
-			}
-			if len(out) == 0 {
-				return nil, nil, fmt.Errorf("%s: no %s section: %w", ref, want, source.ErrPlatformNotFound)
-			}
-			return out, func() {}, nil
-		}
-	}
-	src, err := openImage(ctx, ref)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := []baseTarget{{img: src.Image(), src: src}}
-	closeAll := func() {
-		for _, t := range out {
-			t.src.Close()
-		}
-	}
-	if img := src.Image(); all && img.Index != nil {
-		opts, err := sourceOptions()
-		if err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-		for _, p := range img.Index.Platforms() {
-			if p.OS == "unknown" || p.String() == img.Platform.String() {
-				continue
-			}
-			p := p
-			opts.Platform = &p
-			s, err := source.Open(ctx, ref, opts)
-			if err != nil {
-				closeAll()
-				return nil, nil, fmt.Errorf("%s (%s): %w", ref, p, err)
-			}
-			out = append(out, baseTarget{img: s.Image(), src: s})
-		}
-	}
-	return out, closeAll, nil
+	return cmd
 }
 
 func printLineage(w io.Writer, r *lineage.Result) {
-	fmt.Fprintf(w, "%s (%s, %d layer%s)\n", r.Image, r.Platform, r.Layers, catPlural(r.Layers))
+	fmt.Fprintf(w, "%s (%s, %s)\n", r.Image, r.Platform, count(r.Layers, "layer"))
 	if len(r.Ancestry) == 0 {
 		fmt.Fprintln(w, "base: unknown")
 	}
 	for i, s := range r.Ancestry {
-		what := "unknown image"
-		if !s.Unknown {
-			var names []string
-			for _, n := range s.Names {
-				names = append(names, n.Ref)
-			}
-			what = strings.Join(names, " = ")
-		}
-		layers := "? layers"
-		if s.Layers > 0 {
-			layers = fmt.Sprintf("%d layer%s", s.Layers, catPlural(s.Layers))
-		}
 		label := "base"
 		if i > 0 {
 			label = "  ←"
 		}
-		fmt.Fprintf(w, "%s %s  [%s; %s; %s]\n", label, what, layers, s.Confidence, strings.Join(s.Signals, "+"))
+		fmt.Fprintf(w, "%s %s  [%s; %s; %s]\n", label, stepName(s), stepLayers(s), s.Confidence, strings.Join(s.Signals, "+"))
 		if !s.Unknown && len(s.Names) > 0 {
 			if d := s.Names[0].Digest; d != "" {
 				fmt.Fprintf(w, "       digest %s\n", d)
@@ -200,34 +105,20 @@ func printLineage(w io.Writer, r *lineage.Result) {
 	}
 }
 
-// lineageBase is what `strata dockerfile` needs for its FROM line: the
-// nearest named ancestor from the catalog (--catalog, else the default
-// file if it exists) and the provenance materials already read. It returns
-// nil when nothing names a base; the renderer then falls back to its own
-// history reading.
-func lineageBase(ctx context.Context, img *image.Image, prov *provenance.Provenance) (*dockerfile.Base, error) {
-	cat, _, err := openCatalog(ctx, true)
-	if err != nil {
-		return nil, err
+func stepName(s lineage.Step) string {
+	if s.Unknown {
+		return "unknown image"
 	}
-	if cat != nil {
-		defer cat.Close()
+	var names []string
+	for _, n := range s.Names {
+		names = append(names, n.Ref)
 	}
-	in := lineage.Input{Image: img}
-	if prov != nil {
-		for _, m := range prov.BaseImages() {
-			in.Materials = append(in.Materials, lineage.Material{Ref: m.Ref, Digest: m.Digest, Platform: m.Platform})
-		}
+	return strings.Join(names, " = ")
+}
+
+func stepLayers(s lineage.Step) string {
+	if s.Layers > 0 {
+		return count(s.Layers, "layer")
 	}
-	r, err := lineage.Resolve(ctx, cat, in)
-	if err != nil {
-		return nil, err
-	}
-	b, ok := r.Base()
-	if !ok || b.Confidence == lineage.Guess {
-		// A FROM line names its base with authority; a history
-		// fingerprint is not enough for that (strata base still shows it).
-		return nil, nil
-	}
-	return &dockerfile.Base{Name: b.Name, Digest: b.Digest, Layers: b.Layers, Entries: b.Entries, Evidence: b.Evidence}, nil
+	return "? layers"
 }

@@ -26,7 +26,14 @@ func TestCatalogVerbs(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "c.db")
 	files := []string{repoInfoPath(t, "alpine/remote/3.17.1.md"), repoInfoPath(t, "debian/remote/bullseye.md"), repoInfoPath(t, "buildpack-deps/remote/bullseye-curl.md")}
-	code, out, errs := runCLI(t, append([]string{"catalog", "add", "--catalog", db}, files...)...)
+	// A repo-info file is a multi-platform image like any other: the host's
+	// platform by default, every section with --all-platforms.
+	code, out, errs := runCLI(t, append([]string{"catalog", "add", "--catalog", db, "--platform", "linux/amd64"}, files...)...)
+	if code != 0 || strings.TrimSpace(out) != "added 3 images" {
+		t.Fatalf("add --platform linux/amd64: %d %q %q", code, out, errs)
+	}
+	db = filepath.Join(dir, "c1.db")
+	code, out, errs = runCLI(t, append([]string{"catalog", "add", "--catalog", db, "--all-platforms"}, files...)...)
 	// 7 alpine platforms + 8 debian + 1 buildpack-deps section (an excerpt).
 	if code != 0 || strings.TrimSpace(out) != "added 16 images" {
 		t.Fatalf("add: %d %q %q", code, out, errs)
@@ -59,7 +66,7 @@ func TestCatalogVerbs(t *testing.T) {
 	// A list of references (here repo-info files) is the other import form.
 	list := filepath.Join(dir, "refs.txt")
 	os.WriteFile(list, []byte("# bases\n"+repoInfoPath(t, "debian/remote/bullseye-slim.md")+"\n\n"), 0o644)
-	code, out, _ = runCLI(t, "catalog", "import", "--catalog", db2, list)
+	code, out, _ = runCLI(t, "catalog", "import", "--all-platforms", "--catalog", db2, list)
 	if code != 0 || strings.TrimSpace(out) != "added 8 images" {
 		t.Errorf("import list: %d %q", code, out)
 	}
@@ -264,11 +271,10 @@ func TestLineageBaseForDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	catalogSpec = db
-	defer func() { catalogSpec = "" }()
-	b, err := lineageBase(context.Background(), f.Images()[0], nil)
-	if err != nil || b == nil {
-		t.Fatalf("base %v, %v", b, err)
+	a := &app{catalog: db}
+	b := a.fromBase(context.Background(), f.Images()[0], nil, func(s string) { t.Error(s) })
+	if b == nil {
+		t.Fatal("no base")
 	}
 	if b.Ref() != "debian:bullseye-slim@sha256:98d3b4b0cee264301eb1354e0b549323af2d0633e1c43375d0b25c01826b6790" || b.Layers != 1 || b.Entries != 2 {
 		t.Errorf("base %+v (ref %s)", *b, b.Ref())

@@ -14,7 +14,8 @@ import (
 	"github.com/strata-tool/strata/source"
 )
 
-var diffFlags struct {
+// diffFlags are diff's own flags.
+type diffFlags struct {
 	files            bool
 	ignoreTimestamps bool
 	path             string
@@ -22,7 +23,8 @@ var diffFlags struct {
 	color            string
 }
 
-func init() {
+func newDiffCmd(a *app) *cobra.Command {
+	var fl diffFlags
 	cmd := &cobra.Command{
 		Use:   "diff A B",
 		Short: "Compare two images: verdict, shared layers, config, history and (with --files) files",
@@ -35,86 +37,87 @@ differences, and with --files the file differences of the layers the two do
 not share — shared layers are never read.
 
 Exit status: 0 same (identical or same content), 1 different, 2 error.`,
+		Example: `  strata diff nginx:1.25 nginx:1.26
+  strata diff --files ./before.tar ./after.tar
+  strata diff -o json registry.example/app:v1 docker-daemon:app:dev`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return &exitCodeError{code: 2, err: fmt.Errorf("diff wants two image references, got %d", len(args))}
+				return fmt.Errorf("diff wants two image references, got %d", len(args))
 			}
 			return nil
 		},
-		RunE: runDiff,
+		Annotations: map[string]string{errorExitAnnotation: "2"},
+		RunE:        func(cmd *cobra.Command, args []string) error { return a.runDiff(cmd, args, fl) },
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitCodeError{code: 2, err: err} })
 	f := cmd.Flags()
-	f.BoolVar(&diffFlags.files, "files", false, "also diff the files of the layers the two images do not share")
-	f.BoolVar(&diffFlags.ignoreTimestamps, "ignore-timestamps", false, "ignore creation times (image, history) and file modification times")
-	f.StringVar(&diffFlags.path, "path", "", "limit the file diff to this path prefix (implies --files)")
-	f.BoolVar(&diffFlags.resolveBase, "resolve-base", false, "read the shared base layers too, so paths only one side wrote are classed exactly as added or changed")
-	f.StringVar(&diffFlags.color, "color", "auto", "colour the text output: auto (only on a terminal), always, never")
-	rootCmd.AddCommand(cmd)
+	f.BoolVar(&fl.files, "files", false, "also diff the files of the layers the two images do not share")
+	f.BoolVar(&fl.ignoreTimestamps, "ignore-timestamps", false, "ignore creation times (image, history) and file modification times")
+	f.StringVar(&fl.path, "path", "", "limit the file diff to this path prefix (implies --files)")
+	f.BoolVar(&fl.resolveBase, "resolve-base", false, "read the shared base layers too, so paths only one side wrote are classed exactly as added or changed")
+	f.StringVar(&fl.color, "color", "auto", "colour the text output: auto (only on a terminal), always, never")
+	return cmd
 }
 
-func runDiff(cmd *cobra.Command, args []string) error {
-	fail := func(err error) error { return &exitCodeError{code: 2, err: err} }
-	asJSON, err := wantJSON()
+func (a *app) runDiff(cmd *cobra.Command, args []string, fl diffFlags) error {
+	colour, err := useColour(fl.color, cmd.OutOrStdout())
 	if err != nil {
-		return fail(err)
-	}
-	colour, err := useColour(diffFlags.color, cmd.OutOrStdout())
-	if err != nil {
-		return fail(err)
+		return err
 	}
 	ctx := cmd.Context()
-	// Both opens are round trips to (possibly) different places; run them
-	// together, since metadata is all a history-level diff needs.
-	var srcs [2]source.Source
-	var errs [2]error
-	var wg sync.WaitGroup
-	for i := range srcs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			srcs[i], errs[i] = openImage(ctx, args[i])
-		}()
+	srcs, err := a.openBoth(ctx, args[0], args[1])
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	for _, s := range srcs {
-		if s != nil {
-			defer s.Close()
-		}
-	}
-	for i, err := range errs {
-		if err != nil {
-			return fail(fmt.Errorf("image %s: %w", "AB"[i:i+1], err))
-		}
-	}
-	a, b := srcs[0], srcs[1]
-
+	defer closeAll(srcs[:])
+	a0, b0 := srcs[0], srcs[1]
 	opts := diff.Options{
-		IgnoreTimestamps: diffFlags.ignoreTimestamps,
-		PathPrefix:       diffFlags.path,
-		ResolveBase:      diffFlags.resolveBase,
+		IgnoreTimestamps: fl.ignoreTimestamps,
+		PathPrefix:       fl.path,
+		ResolveBase:      fl.resolveBase,
 	}
-	res := diff.Images(a.Image(), b.Image(), opts)
-	if diffFlags.files || diffFlags.path != "" || diffFlags.resolveBase {
+	res := diff.Images(a0.Image(), b0.Image(), opts)
+	if fl.files || fl.path != "" || fl.resolveBase {
 		meter := progress.ForStderr("strata diff: reading layers", -1)
-		res.Files, err = diff.Files(ctx, a.Image(), b.Image(), meteredLayers{a, meter}, meteredLayers{b, meter}, res.SharedLayers, opts)
+		res.Files, err = diff.Files(ctx, a0.Image(), b0.Image(), meteredLayers{a0, meter}, meteredLayers{b0, meter}, res.SharedLayers, opts)
 		meter.Finish()
 		if err != nil {
-			return fail(fmt.Errorf("file diff: %w", err))
+			return fmt.Errorf("file diff: %w", err)
 		}
 	}
-	if asJSON {
-		err = writeJSON(cmd.OutOrStdout(), res)
-	} else {
-		err = res.WriteText(cmd.OutOrStdout(), colour)
-	}
-	if err != nil {
-		return fail(err)
+	if err := a.emit(cmd.OutOrStdout(), res, func(w io.Writer) error { return res.WriteText(w, colour) }); err != nil {
+		return err
 	}
 	if !res.Verdict.Same() {
 		return &exitCodeError{code: 1}
 	}
 	return nil
+}
+
+// openBoth opens two images at once: both opens are round trips to
+// (possibly) different places, and metadata is all a history diff needs.
+func (a *app) openBoth(ctx context.Context, refA, refB string) ([2]source.Source, error) {
+	var srcs [2]source.Source
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, ref := range []string{refA, refB} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srcs[i], errs[i] = a.open(ctx, ref)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			for _, s := range srcs {
+				if s != nil {
+					s.Close()
+				}
+			}
+			return srcs, fmt.Errorf("image %s: %w", "AB"[i:i+1], err)
+		}
+	}
+	return srcs, nil
 }
 
 // useColour decides on ANSI colours: "auto" means only when w is a

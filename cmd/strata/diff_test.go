@@ -9,11 +9,8 @@ import (
 	"github.com/strata-tool/strata/internal/testenv"
 )
 
-// runDiffCLI resets the diff verb's flags too (package state, like flags).
 func runDiffCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	diffFlags.files, diffFlags.ignoreTimestamps, diffFlags.resolveBase = false, false, false
-	diffFlags.path, diffFlags.color = "", "auto"
 	return runCLI(t, append([]string{"diff"}, args...)...)
 }
 

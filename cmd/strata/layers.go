@@ -3,111 +3,78 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/internal/humanize"
 )
 
-// layerRow is one history step in `strata layers`; the JSON shape is part
-// of the CLI contract (README, "strata layers -o json").
-type layerRow struct {
-	Step             int        `json:"step"`
-	Instruction      string     `json:"instruction"`
-	CreatedBy        string     `json:"created_by"`
-	Empty            bool       `json:"empty"`
-	Layer            *int       `json:"layer,omitempty"`
-	Digest           string     `json:"digest,omitempty"`
-	DiffID           string     `json:"diffID,omitempty"`
-	Size             int64      `json:"size"`             // compressed, -1 unknown
-	UncompressedSize int64      `json:"uncompressedSize"` // -1 unknown
-	Created          *time.Time `json:"created,omitempty"`
-	Comment          string     `json:"comment,omitempty"`
-}
-
+// layersReport is `strata layers -o json` (README).
 type layersReport struct {
-	Reference        string     `json:"reference"`
-	Platform         string     `json:"platform"`
-	Steps            []layerRow `json:"steps"`
-	Layers           int        `json:"layers"`
-	Size             int64      `json:"size"`
-	UncompressedSize int64      `json:"uncompressedSize"`
-	Problem          string     `json:"pairingProblem,omitempty"`
+	Reference        string         `json:"reference"`
+	Platform         string         `json:"platform"`
+	Steps            []history.Step `json:"steps"`
+	Layers           int            `json:"layers"`
+	Size             int64          `json:"size"`
+	UncompressedSize int64          `json:"uncompressedSize"`
+	Problem          string         `json:"pairingProblem,omitempty"`
 }
 
-func init() {
-	rootCmd.AddCommand(&cobra.Command{
+func newLayersCmd(a *app) *cobra.Command {
+	var noTrunc bool
+	cmd := &cobra.Command{
 		Use:   "layers IMAGE",
 		Short: "List every history step with its instruction, layer, size and diff_id (docker history --no-trunc, without pulling)",
-		Args:  cobra.ExactArgs(1),
+		Long: `List every history step: its number (the step number every strata verb uses),
+the layer it made (uncompressed and compressed size, short diff_id) or
+(empty), when it was created, and its instruction as the history translator
+reads it. Layers no history entry accounts for are listed too.
+
+On a terminal long instructions are cut to the width; --no-trunc prints them
+whole with their spacing (newlines shown as \n). Piped output is never cut.`,
+		Example: `  strata layers nginx:1.25
+  strata layers --no-trunc ./img.tar
+  strata layers -o json --platform linux/arm64 ghcr.io/o/r:v1`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := wantJSON()
-			if err != nil {
-				return err
-			}
-			src, err := openImage(cmd.Context(), args[0])
+			src, err := a.open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			rep := buildLayersReport(src.Image())
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), rep)
-			}
-			return renderLayers(cmd.OutOrStdout(), rep)
+			rep := newLayersReport(src.Image())
+			return a.emit(cmd.OutOrStdout(), rep, func(w io.Writer) error {
+				width := 0
+				if !noTrunc {
+					width = terminalWidth(w)
+				}
+				return renderLayers(w, rep, width)
+			})
 		},
-	})
+	}
+	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "never cut instructions; keep their spacing")
+	return cmd
 }
 
-func buildLayersReport(img *image.Image) layersReport {
-	rep := layersReport{Reference: img.Reference, Platform: img.Platform.String(), Layers: len(img.Layers), Problem: img.PairingProblem}
-	steps := history.TranslateAll(img)
-	for i, h := range img.History {
-		row := layerRow{Step: i + 1, Instruction: steps[i].Line(), CreatedBy: h.CreatedBy, Empty: h.EmptyLayer, Created: h.Created, Comment: h.Comment, Size: -1, UncompressedSize: -1}
-		if h.Layer >= 0 {
-			l := img.Layers[h.Layer]
-			idx := h.Layer
-			row.Layer = &idx
-			row.Digest, row.DiffID, row.Size, row.UncompressedSize = l.Digest, l.DiffID, l.Size, l.UncompressedSize
-		}
-		rep.Steps = append(rep.Steps, row)
-	}
-	// Layers no history entry accounts for still count and are listed.
-	for _, li := range img.UnpairedLayers() {
-		l := img.Layers[li]
-		idx := li
-		rep.Steps = append(rep.Steps, layerRow{Step: len(rep.Steps) + 1, Instruction: "(no history for this layer)", Layer: &idx, Digest: l.Digest, DiffID: l.DiffID, Size: l.Size, UncompressedSize: l.UncompressedSize})
-	}
-	rep.Size, rep.UncompressedSize = sumSizes(img.Layers)
+func newLayersReport(img *image.Image) layersReport {
+	rep := layersReport{Reference: img.Reference, Platform: img.Platform.String(), Layers: len(img.Layers),
+		Problem: img.PairingProblem, Steps: history.Steps(img)}
+	rep.Size, rep.UncompressedSize = history.TotalSizes(img.Layers)
 	return rep
 }
 
-// sumSizes totals known sizes; -1 when any layer's size is unknown.
-func sumSizes(ls []image.Layer) (compressed, uncompressed int64) {
-	for _, l := range ls {
-		if l.Size < 0 || compressed < 0 {
-			compressed = -1
-		} else {
-			compressed += l.Size
-		}
-		if l.UncompressedSize < 0 || uncompressed < 0 {
-			uncompressed = -1
-		} else {
-			uncompressed += l.UncompressedSize
-		}
-	}
-	return
-}
-
-func renderLayers(w io.Writer, rep layersReport) error {
+// renderLayers prints the table; width > 0 cuts each row to that many
+// columns (a terminal's width).
+func renderLayers(w io.Writer, rep layersReport, width int) error {
 	fmt.Fprintf(w, "%s (%s)\n", rep.Reference, rep.Platform)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tSIZE\tCOMPRESSED\tDIFF_ID\tCREATED\tINSTRUCTION")
+	var rows []string
+	rows = append(rows, "STEP\tSIZE\tCOMPRESSED\tDIFF_ID\tCREATED\t")
 	for _, r := range rep.Steps {
 		size, comp, diff := "-", "-", "(empty)"
 		if r.Layer != nil {
@@ -117,16 +84,66 @@ func renderLayers(w io.Writer, rep layersReport) error {
 		if r.Created != nil {
 			created = r.Created.UTC().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Step, size, comp, diff, created, oneLineTrunc(r.Instruction, 160))
+		rows = append(rows, fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t", r.Step, size, comp, diff, created))
 	}
-	fmt.Fprintf(tw, "\t%s\t%s\t%d layers\t\t\n", humanize.Bytes(rep.UncompressedSize), humanize.Bytes(rep.Size), rep.Layers)
+	rows = append(rows, fmt.Sprintf("\t%s\t%s\t%s\t\t", humanize.Bytes(rep.UncompressedSize), humanize.Bytes(rep.Size), count(rep.Layers, "layer")))
+	// The fixed columns are aligned first, so the instruction can be cut to
+	// what the terminal has left after them.
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, r)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	for i, line := range lines {
+		text := ""
+		switch {
+		case i == 0:
+			text = "INSTRUCTION"
+		case i <= len(rep.Steps):
+			text = rep.Steps[i-1].Instruction
+		}
+		room := 0
+		if width > 0 {
+			// A narrow terminal still shows the start of each instruction.
+			room = max(width-len([]rune(line))-1, 20)
+		}
+		fmt.Fprintln(w, strings.TrimRight(line+instructionCell(text, room), " "))
 	}
 	if rep.Problem != "" {
 		fmt.Fprintf(w, "note: %s\n", rep.Problem)
 	}
 	return nil
+}
+
+// instructionCell renders an instruction on one row: newlines as \n; with
+// room > 0 (a terminal) whitespace runs collapse and the text is cut to
+// room columns.
+func instructionCell(s string, room int) string {
+	if room <= 0 {
+		return strings.NewReplacer("\r\n", `\n`, "\n", `\n`).Replace(s)
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > room {
+		return string(r[:max(room-1, 1)]) + "…"
+	}
+	return s
+}
+
+// terminalWidth is the width of w when it is a terminal, else 0.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width <= 0 {
+		return 0
+	}
+	return width
 }
 
 func shortDigest(d string) string {
@@ -141,12 +158,4 @@ func shortDigest(d string) string {
 		hex = hex[:12]
 	}
 	return hex
-}
-
-func oneLineTrunc(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		return s[:n-1] + "…"
-	}
-	return s
 }

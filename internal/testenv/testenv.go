@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,7 +26,13 @@ func Shared(t testing.TB) string {
 		dir = filepath.Join(Root(), "..", "shared")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "fixtures")); err != nil {
-		t.Skipf("shared fixtures not found at %s (place the shared/ folder beside the repo or set STRATA_SHARED)", dir)
+		msg := fmt.Sprintf("shared fixtures not found at %s (place the shared/ folder beside the repo or set STRATA_SHARED)", dir)
+		if os.Getenv("STRATA_REQUIRE_SERVICES") == "1" {
+			// The test command promises the whole suite ran: a missing
+			// shared/ must not turn half of it into quiet skips.
+			t.Fatal(msg + "; STRATA_REQUIRE_SERVICES=1 requires them")
+		}
+		t.Skip(msg)
 	}
 	return dir
 }
