@@ -92,7 +92,9 @@ func newCatalogExportCmd(a *app) *cobra.Command {
 		Use:   "export [FILE]",
 		Short: "Write the whole catalog as JSON (to FILE, or stdout), for catalog import",
 		Long:  "Write the whole catalog as JSON, for catalog import. The export is JSON whatever -o says.",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  strata catalog export bases.json
+  strata catalog export | strata catalog import --catalog postgres://db/strata -`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, where, err := a.openCatalog(cmd.Context(), false)
 			if err != nil {
