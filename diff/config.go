@@ -95,7 +95,7 @@ func labelOrigin(a, b *image.Image, key string, firstStep int) string {
 		img  *image.Image
 	}{{"A", a}, {"B", b}} {
 		at := -1
-		for i, h := range s.img.Config.History {
+		for i, h := range s.img.History {
 			line := normalize(h.CreatedBy)
 			if strings.HasPrefix(line, "LABEL ") && strings.Contains(line, key+"=") {
 				at = i

@@ -138,7 +138,7 @@ func sideOf(img *image.Image) Side {
 		ManifestDigest: img.ManifestDigest,
 		ID:             img.ID,
 		Layers:         len(img.Layers),
-		HistorySteps:   len(img.Config.History),
+		HistorySteps:   len(img.History),
 		RepoTags:       img.RepoTags,
 	}
 	if img.Platform.OS != "" || img.Platform.Architecture != "" {
@@ -201,7 +201,7 @@ func verdict(a, b *image.Image, r *Result, opts Options) Verdict {
 // historyMetaDiffers compares what historyDiff does not: per-step
 // comments, authors and (unless ignored) creation times.
 func historyMetaDiffers(a, b *image.Image, opts Options) bool {
-	ha, hb := a.Config.History, b.Config.History
+	ha, hb := a.History, b.History
 	if len(ha) != len(hb) {
 		return true
 	}

@@ -56,8 +56,8 @@ func TestVerdict(t *testing.T) {
 	rebuilt := build(t, "reg/parent:2", parentConfig(), parentSteps()...)
 	later := time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)
 	rebuilt.img.Config.Created = &later
-	for i := range rebuilt.img.Config.History {
-		rebuilt.img.Config.History[i].Created = &later
+	for i := range rebuilt.img.History {
+		rebuilt.img.History[i].Created = &later
 	}
 	rebuilt.img.ID = "sha256:rebuilt"
 	child := build(t, "reg/child:1", childConfig(), childSteps()...)
@@ -83,10 +83,10 @@ func TestVerdict(t *testing.T) {
 	}
 	// A daemon reports history times in whole seconds: not a difference.
 	daemon := build(t, "docker-daemon:reg/parent:1", parentConfig(), parentSteps()...)
-	for i := range daemon.img.Config.History {
-		sec := daemon.img.Config.History[i].Created.Add(700 * time.Millisecond).Truncate(time.Second)
-		parent.img.Config.History[i].Created = ptr(daemon.img.Config.History[i].Created.Add(700 * time.Millisecond))
-		daemon.img.Config.History[i].Created = &sec
+	for i := range daemon.img.History {
+		sec := daemon.img.History[i].Created.Add(700 * time.Millisecond).Truncate(time.Second)
+		parent.img.History[i].Created = ptr(daemon.img.History[i].Created.Add(700 * time.Millisecond))
+		daemon.img.History[i].Created = &sec
 	}
 	daemon.img.ID, daemon.img.ManifestDigest = "sha256:daemon", ""
 	if v := Images(parent.img, daemon.img, Options{}).Verdict; v != SameContent {

@@ -42,7 +42,7 @@ type HistoryLine struct {
 // past that point instructions are matched by text alone (a longest common
 // subsequence), which is what a reader of two Dockerfiles expects.
 func historyDiff(a, b *image.Image, shared int) HistoryDiff {
-	ha, hb := paired(a), paired(b)
+	ha, hb := a.History, b.History
 	la, ka := lines(a, ha)
 	lb, kb := lines(b, hb)
 	var d HistoryDiff
@@ -85,16 +85,6 @@ func historyDiff(a, b *image.Image, shared int) HistoryDiff {
 	return d
 }
 
-// paired returns img.History, pairing it on the fly for images built by
-// hand without calling Pair.
-func paired(img *image.Image) []image.HistoryEntry {
-	if len(img.History) == len(img.Config.History) {
-		return img.History
-	}
-	h, _ := image.PairHistory(img.Config.History, len(img.Layers))
-	return h
-}
-
 // lines reads each step with the history translator: the text shown, and
 // the key steps are aligned by. The key drops what builders record
 // differently for the same instruction — COPY/ADD sources survive as
@@ -102,7 +92,7 @@ func paired(img *image.Image) []image.HistoryEntry {
 // buildah — so the same Dockerfile built two ways lines up; a COPY whose
 // content changed still shows, as a step whose layer differs.
 func lines(img *image.Image, h []image.HistoryEntry) (text, keys []string) {
-	t := history.New(img.Config)
+	t := history.New(img)
 	text, keys = make([]string, len(h)), make([]string, len(h))
 	for i, e := range h {
 		in := t.Translate(e)

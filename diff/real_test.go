@@ -164,8 +164,8 @@ func TestRealChildAndOneLineChange(t *testing.T) {
 	if r.SharedLayers != len(pi.Layers) {
 		t.Errorf("shared chain %d, want the parent's whole chain of %d", r.SharedLayers, len(pi.Layers))
 	}
-	if r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != len(pi.Config.History) {
-		t.Errorf("first differing step %+v, want %d (the child's first own step)", r.FirstDifferingStep, len(pi.Config.History))
+	if r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != len(pi.History) {
+		t.Errorf("first differing step %+v, want %d (the child's first own step)", r.FirstDifferingStep, len(pi.History))
 	}
 	var added []string
 	for _, l := range r.History.Lines {
@@ -456,8 +456,8 @@ func TestBuiltParentChild(t *testing.T) {
 			if r.SharedLayers != len(pi.Layers) {
 				t.Errorf("shared chain %d, want the parent's %d layers", r.SharedLayers, len(pi.Layers))
 			}
-			if r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != len(pi.Config.History) {
-				t.Errorf("first differing step %+v, want %d", r.FirstDifferingStep, len(pi.Config.History))
+			if r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != len(pi.History) {
+				t.Errorf("first differing step %+v, want %d", r.FirstDifferingStep, len(pi.History))
 			}
 			for _, l := range r.History.Lines {
 				if l.Op == "-" {

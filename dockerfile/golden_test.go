@@ -17,7 +17,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden Dockerfiles in testdata/golden")
 
 // loadImage reads a hand-written image (real created_by strings of each
-// builder) and pairs its history with its layers.
+// builder, its config in the config blob's shape, history included) and
+// pairs that history with its layers.
 func loadImage(t *testing.T, path string) *image.Image {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -25,10 +26,16 @@ func loadImage(t *testing.T, path string) *image.Image {
 		t.Fatal(err)
 	}
 	var img image.Image
+	var stored struct {
+		Config image.ConfigFile `json:"config"`
+	}
 	if err := json.Unmarshal(b, &img); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	img.Pair()
+	if err := json.Unmarshal(b, &stored); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	img.SetHistory(stored.Config.History)
 	return &img
 }
 

@@ -25,10 +25,11 @@ type Translator struct {
 	classicContext bool
 }
 
-// New returns a translator for an image with this config. The config gives
-// the anchors that make unquoted history text splittable: the final SHELL,
-// the ENV keys and the LABEL keys.
-func New(cfg image.Config) *Translator {
+// New returns a translator for img. Its config gives the anchors that make
+// unquoted history text splittable (the final SHELL, the ENV keys, the LABEL
+// keys), and its whole history the build-arg values recorded anywhere.
+func New(img *image.Image) *Translator {
+	cfg := img.Config
 	t := &Translator{
 		shells:    map[string]bool{"/bin/sh -c": true, "cmd /S /C": true},
 		argNames:  map[string]bool{},
@@ -50,20 +51,20 @@ func New(cfg image.Config) *Translator {
 	for k := range cfg.Config.Labels {
 		t.labelKeys[k] = true
 	}
-	for _, h := range cfg.History {
+	for _, h := range img.History {
 		if isShellPrefixed(h.CreatedBy) {
 			t.classicContext = true
 			break
 		}
 	}
-	t.learnArgValues(cfg.History)
+	t.learnArgValues(img.History)
 	return t
 }
 
 // learnArgValues reads every `|N` prefix that a shell anchors, so that a
 // prefix with no shell after it (classic exec-form RUN) can be split by the
 // values the same build recorded elsewhere.
-func (t *Translator) learnArgValues(hist []image.History) {
+func (t *Translator) learnArgValues(hist []image.HistoryEntry) {
 	t.argValues = map[string]string{}
 	for _, h := range hist {
 		s := strings.TrimPrefix(h.CreatedBy, "RUN ")
@@ -87,7 +88,7 @@ func isShellPrefixed(s string) bool {
 
 // TranslateAll reads every history entry of img in order.
 func TranslateAll(img *image.Image) []Instruction {
-	t := New(img.Config)
+	t := New(img)
 	out := make([]Instruction, len(img.History))
 	for i, h := range img.History {
 		out[i] = t.Translate(h)
