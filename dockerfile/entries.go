@@ -235,6 +235,10 @@ func (r *renderer) declareArgs(args []history.KV) {
 			continue
 		}
 		r.argDeclared[a.Key] = true
+		if platformArgs[a.Key] {
+			r.line("ARG " + a.Key)
+			continue
+		}
 		v, lossy := quoteWord(a.Value)
 		if lossy {
 			r.line("# NOTE: the value of " + a.Key + " holds a newline, which a Dockerfile cannot write; it is shown with spaces")
@@ -243,11 +247,25 @@ func (r *renderer) declareArgs(args []history.KV) {
 	}
 }
 
+// platformArgs are the ARGs BuildKit (and buildah) fill in for the platform
+// being built. The history records this build's values; written back they
+// would pin every later build to this platform, so they are declared bare.
+var platformArgs = map[string]bool{
+	"TARGETPLATFORM": true, "TARGETOS": true, "TARGETARCH": true, "TARGETVARIANT": true,
+	"BUILDPLATFORM": true, "BUILDOS": true, "BUILDARCH": true, "BUILDVARIANT": true,
+}
+
 // arg renders an ARG entry with the value the build really used: the value
-// a later RUN's `|N` prefix recorded, else the recorded default.
+// a later RUN's `|N` prefix recorded, else the recorded default. Automatic
+// platform ARGs stay bare.
 func (r *renderer) arg(i int, in history.Instruction) {
 	var parts []string
 	for _, p := range in.Pairs {
+		if platformArgs[p.Key] {
+			r.argDeclared[p.Key] = true
+			parts = append(parts, p.Key)
+			continue
+		}
 		val, has := p.Value, !p.NoValue
 		if used, ok := r.usedArg(i, p.Key); ok && (!has || used != val) {
 			if has {
