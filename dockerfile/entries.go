@@ -285,7 +285,11 @@ func (r *renderer) arg(i int, in history.Instruction) {
 		parts = append(parts, p.Key+"="+v)
 	}
 	if len(parts) == 0 {
-		r.comment(in, "no name")
+		why := "no name"
+		if in.Note != "" {
+			why = in.Note
+		}
+		r.comment(in, why)
 		return
 	}
 	r.line("ARG " + strings.Join(parts, " "))
@@ -474,10 +478,14 @@ func (r *renderer) configOnly() {
 		}
 		lines = append(lines, "ONBUILD "+o)
 	}
-	if !r.has("ENTRYPOINT") && cfg.Entrypoint != nil && !r.sameBefore("ENTRYPOINT", cfg.Entrypoint) {
+	// An empty list here is "unset" (podman's API reports every unset
+	// entrypoint as [], as it reports Volumes {}): with no history entry for
+	// the keyword anywhere, there is no inherited value for an
+	// `ENTRYPOINT []` to clear.
+	if !r.has("ENTRYPOINT") && len(cfg.Entrypoint) > 0 && !r.sameBefore("ENTRYPOINT", cfg.Entrypoint) {
 		lines = append(lines, commandLine("ENTRYPOINT", cfg.Entrypoint, r.shell))
 	}
-	if !r.has("CMD") && cfg.Cmd != nil && !r.sameBefore("CMD", cfg.Cmd) {
+	if !r.has("CMD") && len(cfg.Cmd) > 0 && !r.sameBefore("CMD", cfg.Cmd) {
 		lines = append(lines, commandLine("CMD", cfg.Cmd, r.shell))
 	}
 	if len(lines) == 0 {

@@ -16,6 +16,9 @@ type Translator struct {
 	shell        []string // in effect now
 	shells       map[string]bool
 	argNames     map[string]bool
+	// buildahArgs are the names buildah's ARG entries have listed so far
+	// in the current stage (see buildahArg).
+	buildahArgs map[string]bool
 	argValues    map[string]string
 	envKeys      map[string]bool
 	labelKeys    map[string]bool
@@ -290,6 +293,9 @@ func (t *Translator) shellLine(in *Instruction, h image.HistoryEntry) bool {
 		}
 		// buildah keeps the original line; the classic builder formats it.
 		t.keyword(in, kw, rest, buildah)
+		if kw == "ARG" && buildah {
+			t.buildahArg(in, h.Comment)
+		}
 		return true
 	}
 	in.Builder = Classic
@@ -323,6 +329,81 @@ func (t *Translator) shellLine(in *Instruction, h image.HistoryEntry) bool {
 	t.runScript(in, script)
 	if in.Confidence == Exact {
 		in.Confidence = argConf
+	}
+	return true
+}
+
+// buildahArg attributes a buildah ARG entry's names. buildah does not
+// record the line as written: each ARG entry lists, sorted, every ARG with a
+// value declared so far in the stage (`ARG GREETING`, then `ARG GREETING
+// SPACED`). The entry declares only the names earlier entries did not list.
+// A stage starts afresh where the list stops growing from the last one, or
+// where buildah's comment names a base image rather than the previous
+// step's intermediate image ID ("FROM 8422f1c64edb").
+func (t *Translator) buildahArg(in *Instruction, comment string) {
+	listed := in.Pairs
+	if t.buildahArgs == nil || stageStart(comment) || !containsAll(listed, t.buildahArgs) {
+		t.buildahArgs = map[string]bool{}
+	}
+	var fresh []KV
+	for _, p := range listed {
+		if !t.buildahArgs[p.Key] {
+			fresh = append(fresh, p)
+		}
+		t.buildahArgs[p.Key] = true
+	}
+	if len(fresh) == len(listed) {
+		return
+	}
+	var names []string
+	for _, p := range listed {
+		names = append(names, p.Key)
+	}
+	if len(fresh) == 0 {
+		// A redeclaration, or an ARG without a value, which buildah does
+		// not list: nothing here says which name it was.
+		in.Pairs = nil
+		in.Confidence = Partial
+		in.Lost = append(in.Lost, "the ARG's name (buildah lists only ARGs that have a value)")
+		in.Note = "buildah lists every ARG declared so far (" + strings.Join(names, " ") + "); none is new here"
+		return
+	}
+	var declared []string
+	for _, p := range fresh {
+		declared = append(declared, p.Key)
+	}
+	in.Pairs = fresh
+	in.Args = strings.Join(declared, " ")
+	in.Note = "buildah lists every ARG declared so far (" + strings.Join(names, " ") + "); this entry declares " + in.Args
+}
+
+// stageStart reports whether buildah's history comment marks the first
+// step of a stage: `FROM <base image>`, where later steps name the
+// previous step's intermediate image by a short hex ID.
+func stageStart(comment string) bool {
+	ref, ok := strings.CutPrefix(comment, "FROM ")
+	if !ok {
+		return false
+	}
+	return !isShortHexID(strings.TrimSpace(ref))
+}
+
+func isShortHexID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	return strings.Trim(s, "0123456789abcdef") == ""
+}
+
+func containsAll(kvs []KV, set map[string]bool) bool {
+	have := map[string]bool{}
+	for _, p := range kvs {
+		have[p.Key] = true
+	}
+	for k := range set {
+		if !have[k] {
+			return false
+		}
 	}
 	return true
 }
