@@ -233,3 +233,48 @@ func eq(t *testing.T, got, want any) {
 		t.Errorf("got %#v, want %#v", got, want)
 	}
 }
+
+// buildah lists every ARG with a value declared so far in the stage, sorted,
+// in each ARG entry (created_by and comments as podman 4.3 writes them).
+func TestBuildahCumulativeArgs(t *testing.T) {
+	type entry struct{ createdBy, comment, want string }
+	for _, tc := range []struct {
+		name    string
+		entries []entry
+	}{
+		{"one stage", []entry{
+			{"/bin/sh -c #(nop) ARG GREETING", "", "GREETING"},
+			{"/bin/sh -c #(nop) ARG GREETING SPACED", "FROM 8422f1c64edb", "SPACED"},
+			{"/bin/sh -c #(nop) ARG A GREETING SPACED", "FROM ecfa0e705ac7", "A"},
+		}},
+		{"a child stage on a named base starts afresh", []entry{
+			{"/bin/sh -c #(nop) ARG A", "", "A"},
+			{"/bin/sh -c #(nop) ARG A B", "FROM 127.0.0.1:5000/strata-test/parent:podman", "A B"},
+		}},
+		{"a list that stops growing starts a stage", []entry{
+			{"/bin/sh -c #(nop) ARG A B", "", "A B"},
+			{"/bin/sh -c #(nop) ARG C", "FROM 0123456789ab", "C"},
+		}},
+		{"nothing new: no name is declared", []entry{
+			{"/bin/sh -c #(nop) ARG A", "", "A"},
+			{"/bin/sh -c #(nop) ARG A", "FROM 0123456789ab", ""},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := New(&image.Image{})
+			for _, e := range tc.entries {
+				in := tr.Translate(image.HistoryEntry{History: image.History{CreatedBy: e.createdBy, Comment: e.comment, EmptyLayer: true}, Layer: -1})
+				var names []string
+				for _, p := range in.Pairs {
+					names = append(names, p.Key)
+				}
+				if got := strings.Join(names, " "); got != e.want || in.Keyword != "ARG" || in.Builder != Buildah {
+					t.Errorf("%q (%q): %s %s declares %q, want %q", e.createdBy, e.comment, in.Builder, in.Keyword, got, e.want)
+				}
+				if e.want != "" && in.Line() != "ARG "+e.want {
+					t.Errorf("line %q", in.Line())
+				}
+			}
+		})
+	}
+}
