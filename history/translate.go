@@ -19,9 +19,9 @@ type Translator struct {
 	// buildahArgs are the names buildah's ARG entries have listed so far
 	// in the current stage (see buildahArg).
 	buildahArgs map[string]bool
-	argValues    map[string]string
-	envKeys      map[string]bool
-	labelKeys    map[string]bool
+	argValues   map[string]string
+	envKeys     map[string]bool
+	labelKeys   map[string]bool
 	// classicContext is set when other entries show a shell-prefixed
 	// builder wrote this image, so a bare command with a layer is most
 	// likely a classic exec-form RUN rather than free text.

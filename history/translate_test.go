@@ -127,7 +127,16 @@ func TestTranslate(t *testing.T) {
 		{name: "buildkit EXPOSE struct dump (1.18)", entry: bk("EXPOSE &{[{{103 0} {103 0}}] <nil>}"), builder: BuildKit, kw: "EXPOSE",
 			check: func(t *testing.T, in Instruction) { eq(t, in.Unparsed, true) }},
 		{name: "buildkit HEALTHCHECK %+v", entry: bk("HEALTHCHECK {Test:[CMD-SHELL curl -fsS https://x] Interval:30s Timeout:3s StartPeriod:0s StartInterval:0s Retries:3}"),
-			builder: BuildKit, kw: "HEALTHCHECK", check: func(t *testing.T, in Instruction) { eq(t, in.Unparsed, true) }},
+			builder: BuildKit, kw: "HEALTHCHECK", check: func(t *testing.T, in Instruction) {
+				eq(t, in.Unparsed, false)
+				eq(t, in.Argv, []string{"CMD-SHELL", "curl -fsS https://x"})
+				eq(t, in.Line(), "HEALTHCHECK CMD curl -fsS https://x")
+			}},
+		{name: "buildkit HEALTHCHECK %+v exec form (real, testdata/builders/single)", entry: bk("HEALTHCHECK {Test:[CMD /bin/true] Interval:30s Timeout:5s StartPeriod:10s StartInterval:0s Retries:3}"),
+			builder: BuildKit, kw: "HEALTHCHECK", check: func(t *testing.T, in Instruction) {
+				eq(t, in.Argv, []string{"CMD", "/bin/true"})
+				eq(t, in.Line(), `HEALTHCHECK CMD ["/bin/true"]`)
+			}},
 		{name: "buildkit shell-form CMD", entry: bk(`CMD ["/bin/sh" "-c" "gunicorn --bind 0.0.0.0"]`), builder: BuildKit, kw: "CMD",
 			check: func(t *testing.T, in Instruction) {
 				eq(t, in.Argv, []string{"/bin/sh", "-c", "gunicorn --bind 0.0.0.0"})
