@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/strata-tool/strata/dockerfile"
+	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
 )
 
@@ -68,6 +69,12 @@ func TestGolden(t *testing.T) {
 			checkConfig(t, img, res)
 			if len(res.Records) != len(img.History) {
 				t.Errorf("%d records for %d history entries", len(res.Records), len(img.History))
+			}
+			// Records number steps and read them as `strata layers` does.
+			for i, in := range history.TranslateAll(img) {
+				if rec := res.Records[i]; rec.Step != i+1 || rec.Line != in.Line() {
+					t.Errorf("record %d: step %d line %q, want step %d line %q", i, rec.Step, rec.Line, i+1, in.Line())
+				}
 			}
 		})
 	}
