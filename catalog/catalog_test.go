@@ -78,11 +78,10 @@ func TestFromImage(t *testing.T) {
 		Platform: image.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"},
 		Layers:   []image.Layer{{DiffID: d1, Digest: d2}, {DiffID: d2}},
 		Index:    &image.Index{Digest: "sha256:i"},
-		Config: image.Config{History: []image.History{
-			{CreatedBy: "ADD x"}, {CreatedBy: "ENV a=b", EmptyLayer: true}, {CreatedBy: "RUN y"},
-		}},
 	}
-	img.Pair()
+	img.SetHistory([]image.History{
+		{CreatedBy: "ADD x"}, {CreatedBy: "ENV a=b", EmptyLayer: true}, {CreatedBy: "RUN y"},
+	})
 	e := FromImage(img, "n", "t")
 	if len(e.ChainIDs) != 2 || e.ChainIDs[0] != d1 || len(e.BlobChainIDs) != 0 {
 		t.Errorf("chains %v / %v", e.ChainIDs, e.BlobChainIDs)

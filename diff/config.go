@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
 )
 
@@ -95,18 +96,22 @@ func labelOrigin(a, b *image.Image, key string, firstStep int) string {
 		img  *image.Image
 	}{{"A", a}, {"B", b}} {
 		at := -1
-		for i, h := range s.img.Config.History {
-			line := normalize(h.CreatedBy)
-			if strings.HasPrefix(line, "LABEL ") && strings.Contains(line, key+"=") {
-				at = i
+		for i, in := range history.TranslateAll(s.img) {
+			if in.Keyword != "LABEL" {
+				continue
+			}
+			for _, p := range in.Pairs {
+				if p.Key == key {
+					at = i
+				}
 			}
 		}
 		switch {
 		case at < 0:
 		case firstStep >= 0 && at >= firstStep:
-			parts = append(parts, fmt.Sprintf("%s sets it in its own step %d", s.name, at))
+			parts = append(parts, fmt.Sprintf("%s sets it in its own step %d", s.name, at+1))
 		default:
-			parts = append(parts, fmt.Sprintf("%s inherits it from shared step %d", s.name, at))
+			parts = append(parts, fmt.Sprintf("%s inherits it from shared step %d", s.name, at+1))
 		}
 	}
 	return strings.Join(parts, "; ")

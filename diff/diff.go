@@ -56,13 +56,16 @@ type Side struct {
 
 // Step names one history step on each side.
 type Step struct {
-	// Index is the position in history on both sides (histories agree up
-	// to here by definition).
-	Index int `json:"index"`
-	// A and B are the normalised instructions at Index; empty where that
-	// side's history has ended.
+	// Step is the 1-based step number on both sides (histories agree up
+	// to here by definition), as `strata layers` numbers steps.
+	Step int `json:"step"`
+	// A and B are the instructions at Step, as the history translator
+	// reads them; empty where that side's history has ended.
 	A string `json:"a,omitempty"`
 	B string `json:"b,omitempty"`
+	// SameInstruction: both sides ran the same instruction here, recorded
+	// as each builder records it, but it made a different layer.
+	SameInstruction bool `json:"sameInstruction,omitempty"`
 }
 
 // Result is the whole comparison.
@@ -113,9 +116,9 @@ func Images(a, b *image.Image, opts Options) *Result {
 	r.SharedLayers, r.SharedBy = sharedChain(a, b)
 	r.History = historyDiff(a, b, r.SharedLayers)
 	r.FirstDifferingStep = r.History.FirstDiffering
-	first := -1
+	first := -1 // 0-based history index
 	if r.FirstDifferingStep != nil {
-		first = r.FirstDifferingStep.Index
+		first = r.FirstDifferingStep.Step - 1
 	}
 	r.Config = configChanges(a, b, opts, first)
 	r.Manifest = manifestChanges(a, b)
@@ -138,7 +141,7 @@ func sideOf(img *image.Image) Side {
 		ManifestDigest: img.ManifestDigest,
 		ID:             img.ID,
 		Layers:         len(img.Layers),
-		HistorySteps:   len(img.Config.History),
+		HistorySteps:   len(img.History),
 		RepoTags:       img.RepoTags,
 	}
 	if img.Platform.OS != "" || img.Platform.Architecture != "" {
@@ -201,7 +204,7 @@ func verdict(a, b *image.Image, r *Result, opts Options) Verdict {
 // historyMetaDiffers compares what historyDiff does not: per-step
 // comments, authors and (unless ignored) creation times.
 func historyMetaDiffers(a, b *image.Image, opts Options) bool {
-	ha, hb := a.Config.History, b.Config.History
+	ha, hb := a.History, b.History
 	if len(ha) != len(hb) {
 		return true
 	}

@@ -86,17 +86,48 @@ type FileResult struct {
 // just the paths the stacks touch.
 func Files(ctx context.Context, a, b *image.Image, la, lb LayerOpener, shared int, opts Options) (*FileResult, error) {
 	shared = min(shared, len(a.Layers), len(b.Layers))
-	prefix := layers.CleanPath(opts.PathPrefix)
-	inScope := func(p string) bool { return prefix == "" || p == prefix || strings.HasPrefix(p, prefix+"/") }
-	// Ancestors of the prefix are kept too: a file written over one of
-	// them hides the whole prefix.
-	keep := func(p string) bool { return inScope(p) || strings.HasPrefix(prefix, p+"/") }
+	sc := newScope(opts.PathPrefix)
 	res := &FileResult{LayersReadA: []int{}, LayersReadB: []int{}}
+	stackA, stackB, err := readStacks(ctx, res, sc, a, b, la, lb, shared)
+	if err != nil {
+		return nil, err
+	}
+	var base *layers.Merged
+	if shared > 0 {
+		res.BaseReason = baseReason(stackA, stackB, opts.ResolveBase)
+	}
+	if res.BaseReason != "" {
+		if base, err = readBase(ctx, res, sc, stackA, stackB, a, la, shared); err != nil {
+			return nil, err
+		}
+	} else if shared == 0 {
+		base = layers.NewMerged(nil) // nothing below: the empty file system is known
+	}
+	res.Skipped = skipped(a, res.LayersReadA, b, res.LayersReadB)
+	res.collect(sc, stackA, stackB, base, opts.IgnoreTimestamps)
+	return res, nil
+}
 
-	stackA, stackB := layers.NewMerged(keep), layers.NewMerged(keep)
-	hashAll := layers.WalkOptions{Hash: inScope}
-	// The two stacks are independent streams (often two hosts or files):
-	// read them at once, and stop both when one fails.
+// scope is the part of the file system a file diff looks at.
+type scope struct{ prefix string }
+
+func newScope(prefix string) scope { return scope{layers.CleanPath(prefix)} }
+
+// in reports whether p is inside the prefix.
+func (s scope) in(p string) bool {
+	return s.prefix == "" || p == s.prefix || strings.HasPrefix(p, s.prefix+"/")
+}
+
+// keep adds the prefix's ancestors to what is in scope: a file written
+// over one of them hides the whole prefix.
+func (s scope) keep(p string) bool { return s.in(p) || strings.HasPrefix(s.prefix, p+"/") }
+
+// readStacks streams the layers above the shared chain of both images.
+// The two stacks are independent streams (often two hosts or files): they
+// are read at once, and a failure on one side stops both.
+func readStacks(ctx context.Context, res *FileResult, sc scope, a, b *image.Image, la, lb LayerOpener, shared int) (stackA, stackB *layers.Merged, err error) {
+	stackA, stackB = layers.NewMerged(sc.keep), layers.NewMerged(sc.keep)
+	hashAll := layers.WalkOptions{Hash: sc.in}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -120,18 +151,22 @@ func Files(ctx context.Context, a, b *image.Image, la, lb LayerOpener, shared in
 	wg.Wait()
 	// Report the failure that cancelled the other side, not the echo.
 	if errA != nil && (errB == nil || !errors.Is(errA, context.Canceled) || errors.Is(errB, context.Canceled)) {
-		return nil, fmt.Errorf("image A: %w", errA)
+		return nil, nil, fmt.Errorf("image A: %w", errA)
 	}
 	if errB != nil {
-		return nil, fmt.Errorf("image B: %w", errB)
+		return nil, nil, fmt.Errorf("image B: %w", errB)
 	}
 	res.Read = add(readA, readB)
+	return stackA, stackB, nil
+}
 
-	// Once the base is read, keep what makes every answer exact: paths one
-	// side wrote and the other shows from the base, and paths one side
-	// hides and the other does not. Paths both sides wrote need no base.
+// readBase streams the shared base layers (from A), keeping what makes
+// every answer exact: paths one side wrote and the other shows from the
+// base, and paths one side hides and the other does not. Paths both sides
+// wrote need no base.
+func readBase(ctx context.Context, res *FileResult, sc scope, stackA, stackB *layers.Merged, a *image.Image, la LayerOpener, shared int) (*layers.Merged, error) {
 	interesting := func(p string) bool {
-		if !keep(p) {
+		if !sc.keep(p) {
 			return false
 		}
 		_, wa := stackA.Lookup(p)
@@ -144,37 +179,33 @@ func Files(ctx context.Context, a, b *image.Image, la, lb LayerOpener, shared in
 		}
 		return stackA.Hidden(p) != stackB.Hidden(p)
 	}
-	var base *layers.Merged
-	if shared > 0 {
-		res.BaseReason = baseReason(stackA, stackB, opts.ResolveBase)
+	base := layers.NewMerged(interesting)
+	n, opened, err := applyLayers(ctx, base, a, la, 0, shared, layers.WalkOptions{Hash: interesting})
+	if err != nil {
+		return nil, fmt.Errorf("shared base (layers 0..%d of A): %w", shared-1, err)
 	}
-	if res.BaseReason != "" {
-		base = layers.NewMerged(interesting)
-		n, opened, err := applyLayers(ctx, base, a, la, 0, shared, layers.WalkOptions{Hash: interesting})
-		if err != nil {
-			return nil, fmt.Errorf("shared base (layers 0..%d of A): %w", shared-1, err)
-		}
-		res.BaseRead = true
-		res.Read = add(res.Read, n)
-		res.LayersReadA = append(opened, res.LayersReadA...)
-	} else if shared == 0 {
-		base = layers.NewMerged(nil) // nothing below: the empty file system is known
-	}
-	res.Skipped = skipped(a, res.LayersReadA, b, res.LayersReadB)
+	res.BaseRead = true
+	res.Read = add(res.Read, n)
+	res.LayersReadA = append(opened, res.LayersReadA...)
+	return base, nil
+}
 
+// collect compares every in-scope path either side (or the base) has and
+// records the differences, sorted by path.
+func (res *FileResult) collect(sc scope, stackA, stackB, base *layers.Merged, ignoreTimes bool) {
 	paths := map[string]bool{}
 	for _, m := range []*layers.Merged{stackA, stackB, base} {
 		if m == nil {
 			continue
 		}
 		for _, e := range m.Entries() {
-			if inScope(e.Path) {
+			if sc.in(e.Path) {
 				paths[e.Path] = true
 			}
 		}
 	}
 	for p := range paths {
-		c, ok := compare(p, stackA, stackB, base, opts.IgnoreTimestamps)
+		c, ok := compare(p, stackA, stackB, base, ignoreTimes)
 		if !ok {
 			continue
 		}
@@ -191,7 +222,6 @@ func Files(ctx context.Context, a, b *image.Image, la, lb LayerOpener, shared in
 		}
 	}
 	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
-	return res, nil
 }
 
 // applyLayers streams layers [from, to) of img into m.

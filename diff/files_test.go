@@ -16,15 +16,15 @@ import (
 // base is the shared bottom of the file-diff images.
 func baseSteps() []step {
 	return []step{
-		{"COPY etc /etc", []member{dir("etc/"), file("etc/a", "a"), file("etc/b", "b")}},
-		{"COPY usr /usr", []member{dir("usr/"), dir("usr/lib/"), file("usr/lib/x", "x"), file("usr/lib/y", "y"), dir("opt/"), file("opt/keep", "k")}},
+		{"COPY etc /etc # buildkit", []member{dir("etc/"), file("etc/a", "a"), file("etc/b", "b")}},
+		{"COPY usr /usr # buildkit", []member{dir("usr/"), dir("usr/lib/"), file("usr/lib/x", "x"), file("usr/lib/y", "y"), dir("opt/"), file("opt/keep", "k")}},
 	}
 }
 
 func withTop(t *testing.T, ref string, top ...[]member) *memImage {
 	steps := baseSteps()
 	for i, l := range top {
-		steps = append(steps, step{fmt.Sprintf("RUN step %d of %s", i, ref), l})
+		steps = append(steps, step{fmt.Sprintf("RUN /bin/sh -c step %d of %s # buildkit", i, ref), l})
 	}
 	return build(t, ref, image.ContainerConfig{}, steps...)
 }

@@ -27,21 +27,22 @@ func TestFixtureRegclientBases(t *testing.T) {
 		readLayers int
 		changes    []string
 	}{
+		// Steps are numbered as `strata layers` numbers them, from 1.
 		// b1 and b2 COPY the same file, then set different labels.
-		{"b1", "b2", 1, 1, 0, nil},
+		{"b1", "b2", 1, 2, 0, nil},
 		// b3 copies another file: nothing shared.
-		{"b1", "b3", 0, 0, 2, []string{"changed /base.txt content"}},
-		// v1 and v2 share b1's layer and COPY layer1; v2 adds a COPY at step 4.
-		{"v1", "v2", 2, 4, 1, []string{"written /layer2"}},
-		// v1 is FROM b1: b1's whole chain is shared, v1's steps start at 2.
-		{"b1", "v1", 1, 2, 1, []string{"written /layer1"}},
+		{"b1", "b3", 0, 1, 2, []string{"changed /base.txt content"}},
+		// v1 and v2 share b1's layer and COPY layer1; v2 adds a COPY at step 5.
+		{"v1", "v2", 2, 5, 1, []string{"written /layer2"}},
+		// v1 is FROM b1: b1's whole chain is shared, v1's steps start at 3.
+		{"b1", "v1", 1, 3, 1, []string{"written /layer1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.a+"-"+tc.b, func(t *testing.T) {
 			a, b := open(t, ref(tc.a)), open(t, ref(tc.b))
 			r := diff.Images(a.Image(), b.Image(), diff.Options{})
 			if r.Verdict != diff.Different || r.SharedLayers != tc.shared ||
-				r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != tc.firstStep {
+				r.FirstDifferingStep == nil || r.FirstDifferingStep.Step != tc.firstStep {
 				t.Fatalf("verdict %s, shared %d, first step %+v; want different, %d, %d", r.Verdict, r.SharedLayers, r.FirstDifferingStep, tc.shared, tc.firstStep)
 			}
 			fr, err := diff.Files(context.Background(), a.Image(), b.Image(), a, b, r.SharedLayers, diff.Options{})
@@ -70,7 +71,7 @@ func TestFixtureAlpineReleases(t *testing.T) {
 	a, b := open(t, pa), open(t, pb)
 	opts := diff.Options{IgnoreTimestamps: true}
 	r := diff.Images(a.Image(), b.Image(), opts)
-	if r.Verdict != diff.Different || r.SharedLayers != 0 || r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != 0 {
+	if r.Verdict != diff.Different || r.SharedLayers != 0 || r.FirstDifferingStep == nil || r.FirstDifferingStep.Step != 1 {
 		t.Fatalf("verdict %s, shared %d, first step %+v", r.Verdict, r.SharedLayers, r.FirstDifferingStep)
 	}
 	fr, err := diff.Files(context.Background(), a.Image(), b.Image(), a, b, 0, opts)

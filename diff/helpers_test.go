@@ -96,9 +96,9 @@ func build(t testing.TB, ref string, cfg image.ContainerConfig, steps ...step) *
 		ManifestMediaType: image.MediaTypeOCIManifest, Platform: image.Platform{OS: "linux", Architecture: "amd64"}}}
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m.img.Config = image.Config{Architecture: "amd64", OS: "linux", Config: cfg, Created: &created, RootFS: image.RootFS{Type: "layers"}}
+	var hist []image.History
 	for _, s := range steps {
-		h := image.History{CreatedBy: s.createdBy, Created: &created, EmptyLayer: s.layer == nil}
-		m.img.Config.History = append(m.img.Config.History, h)
+		hist = append(hist, image.History{CreatedBy: s.createdBy, Created: &created, EmptyLayer: s.layer == nil})
 		if s.layer == nil {
 			continue
 		}
@@ -109,11 +109,11 @@ func build(t testing.TB, ref string, cfg image.ContainerConfig, steps ...step) *
 			MediaType: image.MediaTypeOCILayer, UncompressedSize: int64(len(b))})
 		m.img.Config.RootFS.DiffIDs = append(m.img.Config.RootFS.DiffIDs, d)
 	}
-	raw, err := json.Marshal(m.img.Config)
+	raw, err := json.Marshal(image.ConfigFile{Config: m.img.Config, History: hist})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.img.ID = digestOf(raw)
-	m.img.Pair()
+	m.img.SetHistory(hist)
 	return m
 }

@@ -1,9 +1,6 @@
 package diff
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
 )
@@ -20,21 +17,40 @@ type HistoryDiff struct {
 	Lines []HistoryLine `json:"lines"`
 }
 
-// HistoryLine is one line of the aligned histories.
+// HistoryLine is one line of the aligned histories. Texts are the history
+// translator's one-line reading of a step, the text `strata layers` shows.
 type HistoryLine struct {
 	// Op is " " (in both), "-" (only in A) or "+" (only in B).
-	Op   string `json:"op"`
+	Op string `json:"op"`
+	// Text is A's instruction, or B's on a "+" line.
 	Text string `json:"text"`
-	// StepA and StepB index each side's history; -1 where absent.
-	StepA int `json:"stepA"`
-	StepB int `json:"stepB"`
-	// SizeA and SizeB are the sizes of the layers the step made (the blob
-	// size where known, else the tar size); nil for steps without a layer.
-	SizeA *int64 `json:"sizeA,omitempty"`
-	SizeB *int64 `json:"sizeB,omitempty"`
+	// TextB is B's instruction on a " " line where the builders recorded
+	// the same instruction differently (a COPY's sources as names in one
+	// history, as a content hash in the other).
+	TextB string `json:"textB,omitempty"`
+	// StepA and StepB are each side's 1-based step number, as `strata
+	// layers` numbers them; 0 (omitted) where the side has no such step.
+	StepA int `json:"stepA,omitempty"`
+	StepB int `json:"stepB,omitempty"`
+	// SizeA and SizeB are the sizes of the layers the step made; nil for
+	// steps without a layer or of unknown size. SizeKindA and SizeKindB say
+	// what each is: "uncompressed" (the tar) or "compressed" (the blob as
+	// stored). Both sides are of one kind wherever the images allow it.
+	SizeA     *int64 `json:"sizeA,omitempty"`
+	SizeB     *int64 `json:"sizeB,omitempty"`
+	SizeKindA string `json:"sizeKindA,omitempty"`
+	SizeKindB string `json:"sizeKindB,omitempty"`
 	// LayerDiffers marks an instruction both sides ran that still produced
 	// different layers (a rebuilt RUN, a COPY of changed files).
 	LayerDiffers bool `json:"layerDiffers,omitempty"`
+	// layerA and layerB: the step made a layer (its size may be unknown).
+	layerA, layerB bool
+}
+
+// side is one image's history as diff reads it: each step's text (the
+// translator's line) and the key steps are aligned by.
+type side struct {
+	text, keys []string
 }
 
 // historyDiff aligns the two histories. Steps are equal while their
@@ -42,41 +58,51 @@ type HistoryLine struct {
 // past that point instructions are matched by text alone (a longest common
 // subsequence), which is what a reader of two Dockerfiles expects.
 func historyDiff(a, b *image.Image, shared int) HistoryDiff {
-	ha, hb := paired(a), paired(b)
-	la, ka := lines(a, ha)
-	lb, kb := lines(b, hb)
+	sa, sb := readSide(a), readSide(b)
+	ha, hb := a.History, b.History
+	sizes := newSizer(a, b)
 	var d HistoryDiff
 	n := 0
-	for n < len(ha) && n < len(hb) && ka[n] == kb[n] && sameLayer(ha[n].Layer, hb[n].Layer, shared) {
+	for n < len(ha) && n < len(hb) && sa.keys[n] == sb.keys[n] && sameLayer(ha[n].Layer, hb[n].Layer, shared) {
 		n++
 	}
 	d.SharedSteps = n
 	if n < len(ha) || n < len(hb) {
-		s := &Step{Index: n}
-		if n < len(la) {
-			s.A = la[n]
+		s := &Step{Step: n + 1}
+		if n < len(ha) {
+			s.A = sa.text[n]
 		}
-		if n < len(lb) {
-			s.B = lb[n]
+		if n < len(hb) {
+			s.B = sb.text[n]
 		}
+		s.SameInstruction = n < len(ha) && n < len(hb) && sa.keys[n] == sb.keys[n]
 		d.FirstDiffering = s
 	}
 	for i := 0; i < n; i++ {
-		d.Lines = append(d.Lines, HistoryLine{Op: " ", Text: la[i], StepA: i, StepB: i,
-			SizeA: layerSize(a, ha[i].Layer), SizeB: layerSize(b, hb[i].Layer)})
+		l := HistoryLine{Op: " ", StepA: i + 1, StepB: i + 1, layerA: ha[i].Layer >= 0, layerB: hb[i].Layer >= 0}
+		l.Text, l.TextB = sa.text[i], textB(sa.text[i], sb.text[i])
+		l.SizeA, l.SizeB, l.SizeKindA, l.SizeKindB = sizes.pair(ha[i].Layer, hb[i].Layer)
+		d.Lines = append(d.Lines, l)
 	}
-	for _, op := range align(ka[n:], kb[n:]) {
-		l := HistoryLine{Op: op.op, StepA: -1, StepB: -1}
+	for _, op := range align(sa.keys[n:], sb.keys[n:]) {
+		l := HistoryLine{Op: op.op}
+		li, lj := -1, -1
 		if op.i >= 0 {
 			i := n + op.i
-			l.Text, l.StepA, l.SizeA = la[i], i, layerSize(a, ha[i].Layer)
+			l.Text, l.StepA, li = sa.text[i], i+1, ha[i].Layer
 		}
 		if op.j >= 0 {
 			j := n + op.j
-			l.Text, l.StepB, l.SizeB = lb[j], j, layerSize(b, hb[j].Layer)
+			l.StepB, lj = j+1, hb[j].Layer
+			if op.i >= 0 {
+				l.TextB = textB(l.Text, sb.text[j])
+			} else {
+				l.Text = sb.text[j]
+			}
 		}
+		l.SizeA, l.SizeB, l.SizeKindA, l.SizeKindB = sizes.pair(li, lj)
+		l.layerA, l.layerB = li >= 0, lj >= 0
 		if op.op == " " {
-			li, lj := ha[l.StepA].Layer, hb[l.StepB].Layer
 			l.LayerDiffers = (li >= 0) != (lj >= 0) ||
 				li >= 0 && lj >= 0 && a.Layers[li].DiffID != b.Layers[lj].DiffID
 		}
@@ -85,39 +111,31 @@ func historyDiff(a, b *image.Image, shared int) HistoryDiff {
 	return d
 }
 
-// paired returns img.History, pairing it on the fly for images built by
-// hand without calling Pair.
-func paired(img *image.Image) []image.HistoryEntry {
-	if len(img.History) == len(img.Config.History) {
-		return img.History
+func textB(a, b string) string {
+	if a == b {
+		return ""
 	}
-	h, _ := image.PairHistory(img.Config.History, len(img.Layers))
-	return h
+	return b
 }
 
-// lines reads each step with the history translator: the text shown, and
-// the key steps are aligned by. The key drops what builders record
-// differently for the same instruction — COPY/ADD sources survive as
-// names in BuildKit but as content hashes in the classic builder and
-// buildah — so the same Dockerfile built two ways lines up; a COPY whose
-// content changed still shows, as a step whose layer differs.
-func lines(img *image.Image, h []image.HistoryEntry) (text, keys []string) {
-	t := history.New(img.Config)
-	text, keys = make([]string, len(h)), make([]string, len(h))
-	for i, e := range h {
-		in := t.Translate(e)
-		text[i] = in.Line()
-		if !in.IsStep() {
-			// Text no builder's format claims: the light normalisation
-			// still lines up what a reader would call the same step.
-			text[i] = normalize(e.CreatedBy)
-		}
-		keys[i] = text[i]
+// readSide reads each step with the history translator: the text shown —
+// the one every verb shows — and the key steps are aligned by. The key
+// drops what builders record differently for the same instruction —
+// COPY/ADD sources survive as names in BuildKit but as content hashes in
+// the classic builder and buildah — so the same Dockerfile built two ways
+// lines up; a COPY whose content changed still shows, as a step whose
+// layer differs.
+func readSide(img *image.Image) side {
+	ins := history.TranslateAll(img)
+	s := side{text: make([]string, len(ins)), keys: make([]string, len(ins))}
+	for i, in := range ins {
+		s.text[i] = in.Line()
+		s.keys[i] = s.text[i]
 		if in.Keyword == "COPY" || in.Keyword == "ADD" {
-			keys[i] = in.Keyword + " " + in.Dest
+			s.keys[i] = in.Keyword + " " + in.Dest
 		}
 	}
-	return text, keys
+	return s
 }
 
 // sameLayer: both steps made no layer, or both made the same layer of the
@@ -129,19 +147,86 @@ func sameLayer(la, lb, shared int) bool {
 	return la == lb && la < shared
 }
 
-func layerSize(img *image.Image, i int) *int64 {
-	if i < 0 || i >= len(img.Layers) {
-		return nil
+// Size kinds.
+const (
+	Uncompressed = "uncompressed"
+	Compressed   = "compressed"
+)
+
+// sizer knows each layer's sizes: the tar's and the compressed blob's. A
+// layer's tar size is also known when the other image holds the same tar
+// (the same diff_id) and knows its size.
+type sizer struct {
+	a, b *image.Image
+	tars map[string]int64
+}
+
+func newSizer(a, b *image.Image) sizer {
+	s := sizer{a: a, b: b, tars: map[string]int64{}}
+	for _, img := range []*image.Image{a, b} {
+		for _, l := range img.Layers {
+			if t := tarSize(l); t >= 0 && l.DiffID != "" {
+				s.tars[l.DiffID] = t
+			}
+		}
 	}
+	return s
+}
+
+// tarSize is the layer's uncompressed size as its own image knows it.
+func tarSize(l image.Layer) int64 {
+	if l.UncompressedSize >= 0 {
+		return l.UncompressedSize
+	}
+	if compressionOf(l.MediaType) == "uncompressed" && l.Size >= 0 {
+		return l.Size // the blob is the tar
+	}
+	return -1
+}
+
+// sizes returns layer i's tar and compressed sizes, -1 where unknown.
+func (s sizer) sizes(img *image.Image, i int) (tar, compressed int64) {
 	l := img.Layers[i]
-	s := l.Size
-	if s <= 0 {
-		s = l.UncompressedSize
+	tar, compressed = tarSize(l), -1
+	if t, ok := s.tars[l.DiffID]; ok && tar < 0 && l.DiffID != "" {
+		tar = t
 	}
-	if s < 0 {
-		return nil
+	if c := compressionOf(l.MediaType); c != "uncompressed" && l.Size > 0 && l.Size != l.UncompressedSize {
+		compressed = l.Size
 	}
-	return &s
+	return tar, compressed
+}
+
+// pair picks the sizes shown for A's layer i and B's layer j (-1: none):
+// tar sizes where both are known, else compressed sizes where both are,
+// else each side's own, labelled.
+func (s sizer) pair(i, j int) (sa, sb *int64, ka, kb string) {
+	ta, ca, tb, cb := int64(-1), int64(-1), int64(-1), int64(-1)
+	if i >= 0 && i < len(s.a.Layers) {
+		ta, ca = s.sizes(s.a, i)
+	}
+	if j >= 0 && j < len(s.b.Layers) {
+		tb, cb = s.sizes(s.b, j)
+	}
+	switch {
+	case ta >= 0 && tb >= 0:
+		return &ta, &tb, Uncompressed, Uncompressed
+	case ca >= 0 && cb >= 0:
+		return &ca, &cb, Compressed, Compressed
+	}
+	sa, ka = own(ta, ca)
+	sb, kb = own(tb, cb)
+	return sa, sb, ka, kb
+}
+
+func own(tar, compressed int64) (*int64, string) {
+	switch {
+	case tar >= 0:
+		return &tar, Uncompressed
+	case compressed >= 0:
+		return &compressed, Compressed
+	}
+	return nil, ""
 }
 
 type alignOp struct {
@@ -200,61 +285,4 @@ func align(x, y []string) []alignOp {
 		out = append(out, alignOp{"+", -1, j})
 	}
 	return out
-}
-
-// instructions a created_by may already start with (BuildKit, buildah).
-var instructions = map[string]bool{
-	"ADD": true, "ARG": true, "CMD": true, "COPY": true, "ENTRYPOINT": true, "ENV": true,
-	"EXPOSE": true, "FROM": true, "HEALTHCHECK": true, "LABEL": true, "MAINTAINER": true,
-	"ONBUILD": true, "RUN": true, "SHELL": true, "STOPSIGNAL": true, "USER": true,
-	"VOLUME": true, "WORKDIR": true,
-}
-
-// normalize turns a created_by into a Dockerfile-like line, enough to align
-// two histories by instruction.
-// Alignment uses the history translator (see lines); this lighter form is
-// kept for matching LABEL steps by key.
-func normalize(createdBy string) string {
-	s := strings.Join(strings.Fields(createdBy), " ")
-	s = strings.TrimSpace(strings.TrimSuffix(s, "# buildkit"))
-	if rest, ok := strings.CutPrefix(s, "/bin/sh -c #(nop) "); ok {
-		return strings.TrimSpace(rest)
-	}
-	run := false
-	if rest, ok := strings.CutPrefix(s, "RUN "); ok {
-		s, run = rest, true
-	}
-	s = stripBuildArgs(s)
-	if rest, ok := strings.CutPrefix(s, "/bin/sh -c "); ok {
-		return "RUN " + rest
-	}
-	if !run {
-		if word, _, _ := strings.Cut(s, " "); instructions[word] || s == "" {
-			return s
-		}
-	}
-	// The classic builder records an exec-form RUN as the bare argv.
-	return "RUN " + s
-}
-
-// stripBuildArgs removes the "|N k=v …" prefix the builders put before a
-// RUN that saw build args.
-func stripBuildArgs(s string) string {
-	if !strings.HasPrefix(s, "|") {
-		return s
-	}
-	fields := strings.SplitN(s[1:], " ", 2)
-	n, err := strconv.Atoi(fields[0])
-	if err != nil || len(fields) < 2 {
-		return s
-	}
-	rest := fields[1]
-	for k := 0; k < n; k++ {
-		_, after, ok := strings.Cut(rest, " ")
-		if !ok {
-			return s
-		}
-		rest = after
-	}
-	return rest
 }

@@ -164,8 +164,8 @@ func TestRealChildAndOneLineChange(t *testing.T) {
 	if r.SharedLayers != len(pi.Layers) {
 		t.Errorf("shared chain %d, want the parent's whole chain of %d", r.SharedLayers, len(pi.Layers))
 	}
-	if r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != len(pi.Config.History) {
-		t.Errorf("first differing step %+v, want %d (the child's first own step)", r.FirstDifferingStep, len(pi.Config.History))
+	if r.FirstDifferingStep == nil || r.FirstDifferingStep.Step != len(pi.History)+1 {
+		t.Errorf("first differing step %+v, want %d (the child's first own step)", r.FirstDifferingStep, len(pi.History)+1)
 	}
 	var added []string
 	for _, l := range r.History.Lines {
@@ -186,9 +186,9 @@ func TestRealChildAndOneLineChange(t *testing.T) {
 	_, m1 := d.build("middle-1", fmt.Sprintf(tmpl, "b.txt"))
 	_, m2 := d.build("middle-2", fmt.Sprintf(tmpl, "b2.txt"))
 	r = diff.Images(open(t, m1).Image(), open(t, m2).Image(), diff.Options{})
-	if r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != 2 ||
+	if r.FirstDifferingStep == nil || r.FirstDifferingStep.Step != 3 ||
 		!strings.HasPrefix(r.FirstDifferingStep.A, "COPY file:") || !strings.HasSuffix(r.FirstDifferingStep.B, " /b.txt") {
-		t.Errorf("first differing step %+v, want step 2 (the changed COPY)", r.FirstDifferingStep)
+		t.Errorf("first differing step %+v, want step 3 (the changed COPY)", r.FirstDifferingStep)
 	}
 	if r.SharedLayers != 1 {
 		t.Errorf("shared chain %d, want 1 (the layer below the change)", r.SharedLayers)
@@ -456,8 +456,8 @@ func TestBuiltParentChild(t *testing.T) {
 			if r.SharedLayers != len(pi.Layers) {
 				t.Errorf("shared chain %d, want the parent's %d layers", r.SharedLayers, len(pi.Layers))
 			}
-			if r.FirstDifferingStep == nil || r.FirstDifferingStep.Index != len(pi.Config.History) {
-				t.Errorf("first differing step %+v, want %d", r.FirstDifferingStep, len(pi.Config.History))
+			if r.FirstDifferingStep == nil || r.FirstDifferingStep.Step != len(pi.History)+1 {
+				t.Errorf("first differing step %+v, want %d", r.FirstDifferingStep, len(pi.History)+1)
 			}
 			for _, l := range r.History.Lines {
 				if l.Op == "-" {

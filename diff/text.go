@@ -62,9 +62,12 @@ func (r *Result) WriteText(w io.Writer, colour bool) error {
 	}
 	fmt.Fprintf(&b, "  shared layer chain: %d (A has %d, B has %d%s)\n", r.SharedLayers, r.A.Layers, r.B.Layers, by)
 	if s := r.FirstDifferingStep; s != nil {
-		fmt.Fprintf(&b, "  first differing history step: %d\n    A: %s\n    B: %s\n", s.Index, orNone(s.A), orNone(s.B))
-		if s.A == s.B {
+		fmt.Fprintf(&b, "  first differing history step: %d\n    A: %s\n    B: %s\n", s.Step, orNone(s.A), orNone(s.B))
+		switch {
+		case s.SameInstruction && s.A == s.B:
 			b.WriteString("    (the same instruction, but it made a different layer)\n")
+		case s.SameInstruction:
+			b.WriteString("    (the same instruction, recorded differently by each builder, but it made a different layer)\n")
 		}
 	} else {
 		b.WriteString("  histories agree step for step\n")
@@ -151,15 +154,18 @@ func writeHistory(b *strings.Builder, p painter, h HistoryDiff) {
 		size := ""
 		switch {
 		case l.Op == "-" && l.SizeA != nil:
-			size = humanize.Bytes(*l.SizeA)
+			size = sizeText(l.SizeA, l.SizeKindA, true)
 		case l.Op == "+" && l.SizeB != nil:
-			size = humanize.Bytes(*l.SizeB)
+			size = sizeText(l.SizeB, l.SizeKindB, true)
 		case l.Op == " " && l.LayerDiffers:
-			size = sizeOrDash(l.SizeA) + " → " + sizeOrDash(l.SizeB) + ", layer differs"
+			size = sizesText(l) + ", layer differs"
 		case l.Op == " " && l.SizeA != nil:
-			size = humanize.Bytes(*l.SizeA)
+			size = sizeText(l.SizeA, l.SizeKindA, true)
 		}
 		line := "  " + l.Op + " " + l.Text
+		if l.TextB != "" {
+			line += "   (B: " + l.TextB + ")"
+		}
 		if size != "" {
 			line += "   [" + size + "]"
 		}
@@ -271,11 +277,25 @@ func orNone(s string) string {
 	return s
 }
 
-func sizeOrDash(n *int64) string {
-	if n == nil {
-		return "no layer"
+// sizeText shows one layer size with its kind ("?" when the step made a
+// layer of unknown size).
+func sizeText(n *int64, kind string, layer bool) string {
+	switch {
+	case n != nil:
+		return humanize.Bytes(*n) + " " + kind
+	case layer:
+		return "?"
 	}
-	return humanize.Bytes(*n)
+	return "no layer"
+}
+
+// sizesText shows A's and B's layer sizes, naming the kind once when both
+// are of one kind.
+func sizesText(l HistoryLine) string {
+	if l.SizeA != nil && l.SizeB != nil && l.SizeKindA == l.SizeKindB {
+		return humanize.Bytes(*l.SizeA) + " → " + humanize.Bytes(*l.SizeB) + " " + l.SizeKindA
+	}
+	return sizeText(l.SizeA, l.SizeKindA, l.layerA) + " → " + sizeText(l.SizeB, l.SizeKindB, l.layerB)
 }
 
 // short abbreviates a digest to algorithm plus 12 hex digits.

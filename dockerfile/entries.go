@@ -11,7 +11,6 @@ import (
 
 // entry renders one history entry below FROM.
 func (r *renderer) entry(i int, in history.Instruction, h image.HistoryEntry) {
-	cfg := r.img.Config.Config
 	if !in.IsStep() {
 		r.nonStep(i, in, h)
 		return
@@ -30,90 +29,15 @@ func (r *renderer) entry(i int, in history.Instruction, h image.HistoryEntry) {
 	case "ENV", "LABEL":
 		r.pairs(i, in)
 	case "CMD", "ENTRYPOINT":
-		argv, ok := in.Argv, in.ExecForm
-		useConfig := final && (in.Keyword == "ENTRYPOINT" || r.last["ENTRYPOINT"] < i || !r.has("ENTRYPOINT"))
-		if useConfig {
-			argv, ok = cfg.Cmd, true
-			if in.Keyword == "ENTRYPOINT" {
-				argv = cfg.Entrypoint
-			}
-		}
-		switch {
-		case ok:
-			r.line(commandLine(in.Keyword, argv, r.shell))
-		case !in.Unparsed && strings.TrimSpace(in.Args) != "" && !strings.Contains(in.Args, "\n") && !endsWithEscape(in.Args):
-			r.line(in.Keyword + " " + strings.TrimSpace(in.Args))
-		default:
-			r.comment(in, "could not read the command")
-		}
+		r.command(i, in, final)
 	case "SHELL":
-		argv := in.Argv
-		if final && len(cfg.Shell) > 0 {
-			argv = cfg.Shell
-		}
-		if len(argv) == 0 {
-			r.comment(in, "could not read the shell")
-			return
-		}
-		r.shell = argv
-		r.line("SHELL " + jsonArray(argv))
+		r.shellEntry(in, final)
 	case "EXPOSE", "VOLUME":
-		vals := r.setValues(in.Keyword)[i]
-		if len(vals) == 0 {
-			r.comment(in, "values not in the final config (or unreadable)")
-			return
-		}
-		if in.Keyword == "VOLUME" {
-			r.line("VOLUME " + jsonArray(vals))
-			return
-		}
-		shown := make([]string, len(vals))
-		for j, v := range vals {
-			shown[j] = showPort(v)
-		}
-		if in.Unparsed {
-			r.line("# EXPOSE history text unreadable (" + oneLine(in.Args) + "); ports from the config")
-		}
-		r.line("EXPOSE " + strings.Join(shown, " "))
+		r.setEntry(i, in)
 	case "HEALTHCHECK":
-		if final && cfg.Healthcheck == nil && in.Builder == history.Buildah && in.Argv != nil && in.Argv[0] != "NONE" {
-			// buildah keeps the line as written; an OCI-format config
-			// has no Healthcheck field to take it from.
-			r.line("# from buildah's history text: the image config has no health check (OCI format drops it)")
-			r.line("HEALTHCHECK " + in.Args)
-			return
-		}
-		hc := &image.Healthcheck{Test: in.Argv}
-		if in.Argv != nil && in.Argv[0] != "NONE" && !final && in.Builder != history.Buildah {
-			r.line("# interval/timeout/retries of this earlier HEALTHCHECK are not recovered")
-		}
-		if final && cfg.Healthcheck != nil {
-			hc = cfg.Healthcheck
-		}
-		if !final && in.Builder == history.Buildah && in.Argv != nil {
-			r.line("HEALTHCHECK " + in.Args)
-		} else if l, ok := healthcheckLine(hc, r.shell); ok {
-			r.line(l)
-		} else {
-			r.comment(in, "could not read the health check")
-		}
+		r.healthcheck(in, final)
 	case "USER", "WORKDIR", "STOPSIGNAL":
-		v := strings.TrimSpace(in.Args)
-		if final {
-			switch in.Keyword {
-			case "USER":
-				v = orDefault(cfg.User, v)
-			case "WORKDIR":
-				v = orDefault(cfg.WorkingDir, v)
-			case "STOPSIGNAL":
-				v = orDefault(cfg.StopSignal, v)
-			}
-		}
-		if v == "" || strings.ContainsAny(v, "\n\r") {
-			r.comment(in, "no value")
-			return
-		}
-		r.line(in.Keyword + " " + escapeDollar(v))
+		r.scalar(in, final)
 	case "ONBUILD", "MAINTAINER":
 		v := strings.TrimSpace(in.Args)
 		if v == "" || strings.ContainsAny(v, "\n\r") || endsWithEscape(v) || !onbuildOK(in.Keyword, v) {
@@ -124,6 +48,110 @@ func (r *renderer) entry(i int, in history.Instruction, h image.HistoryEntry) {
 	default:
 		r.comment(in, "not reproducible as an instruction here")
 	}
+}
+
+// command renders CMD and ENTRYPOINT: the config's argv for the entry that
+// set the final value, the history's for earlier ones.
+func (r *renderer) command(i int, in history.Instruction, final bool) {
+	cfg := r.img.Config.Config
+	argv, ok := in.Argv, in.ExecForm
+	useConfig := final && (in.Keyword == "ENTRYPOINT" || r.last["ENTRYPOINT"] < i || !r.has("ENTRYPOINT"))
+	if useConfig {
+		argv, ok = cfg.Cmd, true
+		if in.Keyword == "ENTRYPOINT" {
+			argv = cfg.Entrypoint
+		}
+	}
+	switch {
+	case ok:
+		r.line(commandLine(in.Keyword, argv, r.shell))
+	case !in.Unparsed && strings.TrimSpace(in.Args) != "" && !strings.Contains(in.Args, "\n") && !endsWithEscape(in.Args):
+		r.line(in.Keyword + " " + strings.TrimSpace(in.Args))
+	default:
+		r.comment(in, "could not read the command")
+	}
+}
+
+func (r *renderer) shellEntry(in history.Instruction, final bool) {
+	argv := in.Argv
+	if cfg := r.img.Config.Config; final && len(cfg.Shell) > 0 {
+		argv = cfg.Shell
+	}
+	if len(argv) == 0 {
+		r.comment(in, "could not read the shell")
+		return
+	}
+	r.shell = argv
+	r.line("SHELL " + jsonArray(argv))
+}
+
+// setEntry renders EXPOSE and VOLUME with the share of the config's set
+// that setValues gives this entry.
+func (r *renderer) setEntry(i int, in history.Instruction) {
+	vals := r.setValues(in.Keyword)[i]
+	if len(vals) == 0 {
+		r.comment(in, "values not in the final config (or unreadable)")
+		return
+	}
+	if in.Keyword == "VOLUME" {
+		r.line("VOLUME " + jsonArray(vals))
+		return
+	}
+	shown := make([]string, len(vals))
+	for j, v := range vals {
+		shown[j] = showPort(v)
+	}
+	if in.Unparsed {
+		r.line("# EXPOSE history text unreadable (" + oneLine(in.Args) + "); ports from the config")
+	}
+	r.line("EXPOSE " + strings.Join(shown, " "))
+}
+
+func (r *renderer) healthcheck(in history.Instruction, final bool) {
+	cfg := r.img.Config.Config
+	if final && cfg.Healthcheck == nil && in.Builder == history.Buildah && in.Argv != nil && in.Argv[0] != "NONE" {
+		// buildah keeps the line as written; an OCI-format config
+		// has no Healthcheck field to take it from.
+		r.line("# from buildah's history text: the image config has no health check (OCI format drops it)")
+		r.line("HEALTHCHECK " + in.Args)
+		return
+	}
+	hc := &image.Healthcheck{Test: in.Argv}
+	if in.Argv != nil && in.Argv[0] != "NONE" && !final && in.Builder != history.Buildah {
+		r.line("# interval/timeout/retries of this earlier HEALTHCHECK are not recovered")
+	}
+	if final && cfg.Healthcheck != nil {
+		hc = cfg.Healthcheck
+	}
+	if !final && in.Builder == history.Buildah && in.Argv != nil {
+		r.line("HEALTHCHECK " + in.Args)
+	} else if l, ok := healthcheckLine(hc, r.shell); ok {
+		r.line(l)
+	} else {
+		r.comment(in, "could not read the health check")
+	}
+}
+
+// scalar renders USER, WORKDIR and STOPSIGNAL: the config's value for the
+// entry that set the final one.
+func (r *renderer) scalar(in history.Instruction, final bool) {
+	cfg := r.img.Config.Config
+	v := strings.TrimSpace(in.Args)
+	if final {
+		switch in.Keyword {
+		case "USER":
+			v = orDefault(cfg.User, v)
+		case "WORKDIR":
+			v = orDefault(cfg.WorkingDir, v)
+		case "STOPSIGNAL":
+			v = orDefault(cfg.StopSignal, v)
+		}
+	}
+	if v == "" || strings.ContainsAny(v, "\n\r") {
+		r.comment(in, "no value")
+		return
+	}
+	r.line(in.Keyword + " " + escapeDollar(v))
 }
 
 func (r *renderer) has(kw string) bool { _, ok := r.last[kw]; return ok }
@@ -207,6 +235,10 @@ func (r *renderer) declareArgs(args []history.KV) {
 			continue
 		}
 		r.argDeclared[a.Key] = true
+		if platformArgs[a.Key] {
+			r.line("ARG " + a.Key)
+			continue
+		}
 		v, lossy := quoteWord(a.Value)
 		if lossy {
 			r.line("# NOTE: the value of " + a.Key + " holds a newline, which a Dockerfile cannot write; it is shown with spaces")
@@ -215,11 +247,25 @@ func (r *renderer) declareArgs(args []history.KV) {
 	}
 }
 
+// platformArgs are the ARGs BuildKit (and buildah) fill in for the platform
+// being built. The history records this build's values; written back they
+// would pin every later build to this platform, so they are declared bare.
+var platformArgs = map[string]bool{
+	"TARGETPLATFORM": true, "TARGETOS": true, "TARGETARCH": true, "TARGETVARIANT": true,
+	"BUILDPLATFORM": true, "BUILDOS": true, "BUILDARCH": true, "BUILDVARIANT": true,
+}
+
 // arg renders an ARG entry with the value the build really used: the value
-// a later RUN's `|N` prefix recorded, else the recorded default.
+// a later RUN's `|N` prefix recorded, else the recorded default. Automatic
+// platform ARGs stay bare.
 func (r *renderer) arg(i int, in history.Instruction) {
 	var parts []string
 	for _, p := range in.Pairs {
+		if platformArgs[p.Key] {
+			r.argDeclared[p.Key] = true
+			parts = append(parts, p.Key)
+			continue
+		}
 		val, has := p.Value, !p.NoValue
 		if used, ok := r.usedArg(i, p.Key); ok && (!has || used != val) {
 			if has {
@@ -239,7 +285,11 @@ func (r *renderer) arg(i int, in history.Instruction) {
 		parts = append(parts, p.Key+"="+v)
 	}
 	if len(parts) == 0 {
-		r.comment(in, "no name")
+		why := "no name"
+		if in.Note != "" {
+			why = in.Note
+		}
+		r.comment(in, why)
 		return
 	}
 	r.line("ARG " + strings.Join(parts, " "))
@@ -428,10 +478,14 @@ func (r *renderer) configOnly() {
 		}
 		lines = append(lines, "ONBUILD "+o)
 	}
-	if !r.has("ENTRYPOINT") && cfg.Entrypoint != nil && !r.sameBefore("ENTRYPOINT", cfg.Entrypoint) {
+	// An empty list here is "unset" (podman's API reports every unset
+	// entrypoint as [], as it reports Volumes {}): with no history entry for
+	// the keyword anywhere, there is no inherited value for an
+	// `ENTRYPOINT []` to clear.
+	if !r.has("ENTRYPOINT") && len(cfg.Entrypoint) > 0 && !r.sameBefore("ENTRYPOINT", cfg.Entrypoint) {
 		lines = append(lines, commandLine("ENTRYPOINT", cfg.Entrypoint, r.shell))
 	}
-	if !r.has("CMD") && cfg.Cmd != nil && !r.sameBefore("CMD", cfg.Cmd) {
+	if !r.has("CMD") && len(cfg.Cmd) > 0 && !r.sameBefore("CMD", cfg.Cmd) {
 		lines = append(lines, commandLine("CMD", cfg.Cmd, r.shell))
 	}
 	if len(lines) == 0 {

@@ -98,7 +98,7 @@ func checkRuns(text string, recs []Record) []string {
 		}
 		hist[k] = true
 		if fromScratch && !have[k] {
-			notes = append(notes, fmt.Sprintf("history entry %d (%s) is not a RUN of the recorded Dockerfile", r.Index, oneLine(in.Raw)))
+			notes = append(notes, fmt.Sprintf("history step %d (%s) is not a RUN of the recorded Dockerfile", r.Step, oneLine(in.Raw)))
 		}
 	}
 	for _, ks := range dfRuns {

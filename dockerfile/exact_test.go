@@ -7,12 +7,12 @@ import (
 )
 
 func TestExact(t *testing.T) {
-	img := &image.Image{Config: image.Config{History: []image.History{
+	img := &image.Image{Layers: make([]image.Layer, 3)}
+	img.SetHistory([]image.History{
 		{CreatedBy: "COPY busybox /bin/busybox # buildkit", Comment: "buildkit.dockerfile.v0"},
 		{CreatedBy: "RUN /bin/sh -c echo hi # buildkit", Comment: "buildkit.dockerfile.v0"},
 		{CreatedBy: "RUN /bin/sh -c echo extra # buildkit", Comment: "buildkit.dockerfile.v0"},
-	}}, Layers: make([]image.Layer, 3)}
-	img.Pair()
+	})
 	tests := []struct {
 		name, text, want string
 		notes            int

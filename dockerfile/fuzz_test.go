@@ -50,15 +50,14 @@ func FuzzRender(f *testing.F) {
 				OnBuild:      []string{cmd, createdBy},
 				Healthcheck:  &image.Healthcheck{Test: []string{"CMD-SHELL", cmd}},
 			},
-			History: []image.History{
-				{CreatedBy: "/bin/sh -c #(nop) ADD file:aa in / "},
-				{CreatedBy: createdBy, Comment: comment, Author: author, EmptyLayer: empty},
-				{CreatedBy: createdBy + " # buildkit", Comment: comment},
-				{CreatedBy: "/bin/sh -c #(nop)  " + createdBy, EmptyLayer: true},
-			},
 		}
 		img := &image.Image{Config: cfg, Layers: make([]image.Layer, 3)}
-		img.Pair()
+		img.SetHistory([]image.History{
+			{CreatedBy: "/bin/sh -c #(nop) ADD file:aa in / "},
+			{CreatedBy: createdBy, Comment: comment, Author: author, EmptyLayer: empty},
+			{CreatedBy: createdBy + " # buildkit", Comment: comment},
+			{CreatedBy: "/bin/sh -c #(nop)  " + createdBy, EmptyLayer: true},
+		})
 		res := dockerfile.Render(img, dockerfile.Options{Layers: true})
 		if err := dockerfile.Validate(res.Text); err != nil {
 			t.Fatalf("output does not parse: %v\n%s", err, res.Text)

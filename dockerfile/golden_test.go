@@ -11,13 +11,15 @@ import (
 	"testing"
 
 	"github.com/strata-tool/strata/dockerfile"
+	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden Dockerfiles in testdata/golden")
 
 // loadImage reads a hand-written image (real created_by strings of each
-// builder) and pairs its history with its layers.
+// builder, its config in the config blob's shape, history included) and
+// pairs that history with its layers.
 func loadImage(t *testing.T, path string) *image.Image {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -25,10 +27,16 @@ func loadImage(t *testing.T, path string) *image.Image {
 		t.Fatal(err)
 	}
 	var img image.Image
+	var stored struct {
+		Config image.ConfigFile `json:"config"`
+	}
 	if err := json.Unmarshal(b, &img); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	img.Pair()
+	if err := json.Unmarshal(b, &stored); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	img.SetHistory(stored.Config.History)
 	return &img
 }
 
@@ -61,6 +69,12 @@ func TestGolden(t *testing.T) {
 			checkConfig(t, img, res)
 			if len(res.Records) != len(img.History) {
 				t.Errorf("%d records for %d history entries", len(res.Records), len(img.History))
+			}
+			// Records number steps and read them as `strata layers` does.
+			for i, in := range history.TranslateAll(img) {
+				if rec := res.Records[i]; rec.Step != i+1 || rec.Line != in.Line() {
+					t.Errorf("record %d: step %d line %q, want step %d line %q", i, rec.Step, rec.Line, i+1, in.Line())
+				}
 			}
 		})
 	}

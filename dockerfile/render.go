@@ -74,7 +74,11 @@ type From struct {
 
 // Record is one history entry with how strata read it.
 type Record struct {
-	Index      int         `json:"index"`
+	// Step is the entry's 1-based step number, as `strata layers` shows.
+	Step int `json:"step"`
+	// Line is the translator's one-line reading, the text `strata layers`
+	// and `strata diff` show for this step.
+	Line       string      `json:"line"`
 	CreatedBy  string      `json:"created_by"`
 	Comment    string      `json:"comment,omitempty"`
 	Author     string      `json:"author,omitempty"`
@@ -154,7 +158,7 @@ func (r *renderer) render() *Result {
 	r.argDeclared = map[string]bool{}
 	for i, h := range img.History {
 		in := r.ins[i]
-		rec := Record{Index: i, CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer,
+		rec := Record{Step: i + 1, Line: in.Line(), CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer,
 			Builder: string(in.Builder), Parsed: in, Confidence: string(in.Confidence), InBase: i < r.start}
 		if h.Layer >= 0 && h.Layer < len(img.Layers) {
 			l := img.Layers[h.Layer]

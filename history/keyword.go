@@ -74,6 +74,12 @@ func (t *Translator) keyword(in *Instruction, kw, rest string, original bool) {
 		in.Args = rest
 		if argv, ok := parseHealthTest(rest); ok {
 			in.Argv = argv
+		} else if argv, exact, ok := plusVHealthTest(rest); ok {
+			in.Argv = argv
+			if !exact {
+				in.Confidence = Guess
+				in.Note = "exec-form HEALTHCHECK: argument boundaries guessed from BuildKit's space-joined dump"
+			}
 		} else if argv, ok := originalHealthTest(rest); ok && original {
 			in.Argv = argv
 		} else {
@@ -525,8 +531,8 @@ func parseExpose(s string) ([]string, bool) {
 }
 
 // parseHealthTest reads the test command of a HEALTHCHECK: `NONE`, the
-// `%q` struct form `&{["CMD-SHELL" "curl …"] "30s" …}`. The 2026 `%+v`
-// form is not reliably splittable and is left to the config.
+// `%q` struct form `&{["CMD-SHELL" "curl …"] "30s" …}`. BuildKit's `%+v`
+// form is read by plusVHealthTest.
 func parseHealthTest(s string) ([]string, bool) {
 	s = strings.TrimSpace(s)
 	if s == "NONE" {
@@ -539,6 +545,33 @@ func parseHealthTest(s string) ([]string, bool) {
 		}
 	}
 	return nil, false
+}
+
+// plusVHealthTest reads the test command of BuildKit's `%+v` dump,
+// `{Test:[CMD-SHELL curl -f http://x/] Interval:30s …}`: the shell form is
+// exact (one string after CMD-SHELL); an exec form's arguments were joined
+// by spaces, so splitting them again is a guess (exact is false unless there
+// is only one). The options are left to the config.
+func plusVHealthTest(s string) (argv []string, exact, ok bool) {
+	inner, ok := strings.CutPrefix(strings.TrimSpace(s), "{Test:[")
+	if !ok {
+		return nil, false, false
+	}
+	end := strings.Index(inner, "] Interval:")
+	if end < 0 {
+		return nil, false, false
+	}
+	kind, rest, _ := strings.Cut(inner[:end], " ")
+	switch {
+	case kind == "NONE" && rest == "":
+		return []string{"NONE"}, true, true
+	case kind == "CMD-SHELL" && strings.TrimSpace(rest) != "":
+		return []string{"CMD-SHELL", rest}, true, true
+	case kind == "CMD" && strings.TrimSpace(rest) != "":
+		f := strings.Fields(rest)
+		return append([]string{"CMD"}, f...), len(f) == 1, true
+	}
+	return nil, false, false
 }
 
 // originalHealthTest reads the test of a HEALTHCHECK line as written

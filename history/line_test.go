@@ -7,7 +7,8 @@ import (
 )
 
 func TestLine(t *testing.T) {
-	cfg := image.Config{History: []image.History{{CreatedBy: "/bin/sh -c #(nop)  ENV A=b"}}}
+	img := &image.Image{}
+	img.SetHistory([]image.History{{CreatedBy: "/bin/sh -c #(nop)  ENV A=b"}})
 	for _, c := range []struct{ createdBy, want string }{
 		{"|1 VERSION=1.2.0 /bin/sh -c mkdir -p www  && echo hi", "RUN mkdir -p www && echo hi"},
 		{"/bin/sh -c #(nop) COPY file:73e2b2d4 in /bin/busybox ", "COPY file:73e2b2d4 /bin/busybox"},
@@ -17,7 +18,7 @@ func TestLine(t *testing.T) {
 		{"RUN /bin/sh -c apk add curl # buildkit", "RUN apk add curl"},
 		{"COPY --chown=1000:1000 a.txt /a.txt # buildkit", "COPY --chown=1000:1000 a.txt /a.txt"},
 	} {
-		got := New(cfg).Translate(image.HistoryEntry{CreatedBy: c.createdBy, Layer: -1}).Line()
+		got := New(img).Translate(image.HistoryEntry{History: image.History{CreatedBy: c.createdBy}, Layer: -1}).Line()
 		if got != c.want {
 			t.Errorf("Line(%q) = %q, want %q", c.createdBy, got, c.want)
 		}

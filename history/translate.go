@@ -16,19 +16,23 @@ type Translator struct {
 	shell        []string // in effect now
 	shells       map[string]bool
 	argNames     map[string]bool
-	argValues    map[string]string
-	envKeys      map[string]bool
-	labelKeys    map[string]bool
+	// buildahArgs are the names buildah's ARG entries have listed so far
+	// in the current stage (see buildahArg).
+	buildahArgs map[string]bool
+	argValues   map[string]string
+	envKeys     map[string]bool
+	labelKeys   map[string]bool
 	// classicContext is set when other entries show a shell-prefixed
 	// builder wrote this image, so a bare command with a layer is most
 	// likely a classic exec-form RUN rather than free text.
 	classicContext bool
 }
 
-// New returns a translator for an image with this config. The config gives
-// the anchors that make unquoted history text splittable: the final SHELL,
-// the ENV keys and the LABEL keys.
-func New(cfg image.Config) *Translator {
+// New returns a translator for img. Its config gives the anchors that make
+// unquoted history text splittable (the final SHELL, the ENV keys, the LABEL
+// keys), and its whole history the build-arg values recorded anywhere.
+func New(img *image.Image) *Translator {
+	cfg := img.Config
 	t := &Translator{
 		shells:    map[string]bool{"/bin/sh -c": true, "cmd /S /C": true},
 		argNames:  map[string]bool{},
@@ -50,20 +54,20 @@ func New(cfg image.Config) *Translator {
 	for k := range cfg.Config.Labels {
 		t.labelKeys[k] = true
 	}
-	for _, h := range cfg.History {
+	for _, h := range img.History {
 		if isShellPrefixed(h.CreatedBy) {
 			t.classicContext = true
 			break
 		}
 	}
-	t.learnArgValues(cfg.History)
+	t.learnArgValues(img.History)
 	return t
 }
 
 // learnArgValues reads every `|N` prefix that a shell anchors, so that a
 // prefix with no shell after it (classic exec-form RUN) can be split by the
 // values the same build recorded elsewhere.
-func (t *Translator) learnArgValues(hist []image.History) {
+func (t *Translator) learnArgValues(hist []image.HistoryEntry) {
 	t.argValues = map[string]string{}
 	for _, h := range hist {
 		s := strings.TrimPrefix(h.CreatedBy, "RUN ")
@@ -87,7 +91,7 @@ func isShellPrefixed(s string) bool {
 
 // TranslateAll reads every history entry of img in order.
 func TranslateAll(img *image.Image) []Instruction {
-	t := New(img.Config)
+	t := New(img)
 	out := make([]Instruction, len(img.History))
 	for i, h := range img.History {
 		out[i] = t.Translate(h)
@@ -289,6 +293,9 @@ func (t *Translator) shellLine(in *Instruction, h image.HistoryEntry) bool {
 		}
 		// buildah keeps the original line; the classic builder formats it.
 		t.keyword(in, kw, rest, buildah)
+		if kw == "ARG" && buildah {
+			t.buildahArg(in, h.Comment)
+		}
 		return true
 	}
 	in.Builder = Classic
@@ -322,6 +329,81 @@ func (t *Translator) shellLine(in *Instruction, h image.HistoryEntry) bool {
 	t.runScript(in, script)
 	if in.Confidence == Exact {
 		in.Confidence = argConf
+	}
+	return true
+}
+
+// buildahArg attributes a buildah ARG entry's names. buildah does not
+// record the line as written: each ARG entry lists, sorted, every ARG with a
+// value declared so far in the stage (`ARG GREETING`, then `ARG GREETING
+// SPACED`). The entry declares only the names earlier entries did not list.
+// A stage starts afresh where the list stops growing from the last one, or
+// where buildah's comment names a base image rather than the previous
+// step's intermediate image ID ("FROM 8422f1c64edb").
+func (t *Translator) buildahArg(in *Instruction, comment string) {
+	listed := in.Pairs
+	if t.buildahArgs == nil || stageStart(comment) || !containsAll(listed, t.buildahArgs) {
+		t.buildahArgs = map[string]bool{}
+	}
+	var fresh []KV
+	for _, p := range listed {
+		if !t.buildahArgs[p.Key] {
+			fresh = append(fresh, p)
+		}
+		t.buildahArgs[p.Key] = true
+	}
+	if len(fresh) == len(listed) {
+		return
+	}
+	var names []string
+	for _, p := range listed {
+		names = append(names, p.Key)
+	}
+	if len(fresh) == 0 {
+		// A redeclaration, or an ARG without a value, which buildah does
+		// not list: nothing here says which name it was.
+		in.Pairs = nil
+		in.Confidence = Partial
+		in.Lost = append(in.Lost, "the ARG's name (buildah lists only ARGs that have a value)")
+		in.Note = "buildah lists every ARG declared so far (" + strings.Join(names, " ") + "); none is new here"
+		return
+	}
+	var declared []string
+	for _, p := range fresh {
+		declared = append(declared, p.Key)
+	}
+	in.Pairs = fresh
+	in.Args = strings.Join(declared, " ")
+	in.Note = "buildah lists every ARG declared so far (" + strings.Join(names, " ") + "); this entry declares " + in.Args
+}
+
+// stageStart reports whether buildah's history comment marks the first
+// step of a stage: `FROM <base image>`, where later steps name the
+// previous step's intermediate image by a short hex ID.
+func stageStart(comment string) bool {
+	ref, ok := strings.CutPrefix(comment, "FROM ")
+	if !ok {
+		return false
+	}
+	return !isShortHexID(strings.TrimSpace(ref))
+}
+
+func isShortHexID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	return strings.Trim(s, "0123456789abcdef") == ""
+}
+
+func containsAll(kvs []KV, set map[string]bool) bool {
+	have := map[string]bool{}
+	for _, p := range kvs {
+		have[p.Key] = true
+	}
+	for k := range set {
+		if !have[k] {
+			return false
+		}
 	}
 	return true
 }

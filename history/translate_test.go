@@ -74,7 +74,7 @@ func TestTranslate(t *testing.T) {
 				eq(t, in.Shell, []string{"/bin/bash", "-o", "pipefail", "-c"})
 			}},
 		{name: "classic exec-form RUN is a labelled guess", prior: []string{"/bin/sh -c #(nop)  ENV A=b"},
-			entry: image.HistoryEntry{CreatedBy: "/bin/busybox --install -s /bin", Layer: 0}, builder: Classic, kw: "RUN",
+			entry: image.HistoryEntry{History: image.History{CreatedBy: "/bin/busybox --install -s /bin"}, Layer: 0}, builder: Classic, kw: "RUN",
 			check: func(t *testing.T, in Instruction) {
 				eq(t, in.ExecForm, true)
 				eq(t, in.Argv, []string{"/bin/busybox", "--install", "-s", "/bin"})
@@ -127,13 +127,22 @@ func TestTranslate(t *testing.T) {
 		{name: "buildkit EXPOSE struct dump (1.18)", entry: bk("EXPOSE &{[{{103 0} {103 0}}] <nil>}"), builder: BuildKit, kw: "EXPOSE",
 			check: func(t *testing.T, in Instruction) { eq(t, in.Unparsed, true) }},
 		{name: "buildkit HEALTHCHECK %+v", entry: bk("HEALTHCHECK {Test:[CMD-SHELL curl -fsS https://x] Interval:30s Timeout:3s StartPeriod:0s StartInterval:0s Retries:3}"),
-			builder: BuildKit, kw: "HEALTHCHECK", check: func(t *testing.T, in Instruction) { eq(t, in.Unparsed, true) }},
+			builder: BuildKit, kw: "HEALTHCHECK", check: func(t *testing.T, in Instruction) {
+				eq(t, in.Unparsed, false)
+				eq(t, in.Argv, []string{"CMD-SHELL", "curl -fsS https://x"})
+				eq(t, in.Line(), "HEALTHCHECK CMD curl -fsS https://x")
+			}},
+		{name: "buildkit HEALTHCHECK %+v exec form (real, testdata/builders/single)", entry: bk("HEALTHCHECK {Test:[CMD /bin/true] Interval:30s Timeout:5s StartPeriod:10s StartInterval:0s Retries:3}"),
+			builder: BuildKit, kw: "HEALTHCHECK", check: func(t *testing.T, in Instruction) {
+				eq(t, in.Argv, []string{"CMD", "/bin/true"})
+				eq(t, in.Line(), `HEALTHCHECK CMD ["/bin/true"]`)
+			}},
 		{name: "buildkit shell-form CMD", entry: bk(`CMD ["/bin/sh" "-c" "gunicorn --bind 0.0.0.0"]`), builder: BuildKit, kw: "CMD",
 			check: func(t *testing.T, in Instruction) {
 				eq(t, in.Argv, []string{"/bin/sh", "-c", "gunicorn --bind 0.0.0.0"})
 			}},
 		{name: "buildkit WORKDIR no suffix", entry: bk("WORKDIR /var/www/html"), builder: BuildKit, kw: "WORKDIR"},
-		{name: "buildkit exporter filler", entry: image.HistoryEntry{CreatedBy: "copy /a", Comment: "buildkit.exporter.image.v0"}, builder: Filler},
+		{name: "buildkit exporter filler", entry: image.HistoryEntry{History: image.History{CreatedBy: "copy /a", Comment: "buildkit.exporter.image.v0"}}, builder: Filler},
 
 		{name: "buildah HEALTHCHECK NONE with metadata (trivy#9485)", entry: h("/bin/sh -c #(nop) HEALTHCHECK NONE|force-mtime=10"),
 			builder: Buildah, kw: "HEALTHCHECK", check: func(t *testing.T, in Instruction) {
@@ -145,7 +154,7 @@ func TestTranslate(t *testing.T) {
 				eq(t, in.ContentHash, "dir:55f4aa")
 				eq(t, in.Dest, "./files")
 			}},
-		{name: "buildah ARG names, FROM comment", entry: image.HistoryEntry{CreatedBy: "/bin/sh -c #(nop) ARG yq_version", Comment: "FROM registry.fedoraproject.org/fedora-minimal:40", EmptyLayer: true},
+		{name: "buildah ARG names, FROM comment", entry: image.HistoryEntry{History: image.History{CreatedBy: "/bin/sh -c #(nop) ARG yq_version", Comment: "FROM registry.fedoraproject.org/fedora-minimal:40", EmptyLayer: true}},
 			builder: Buildah, kw: "ARG", check: func(t *testing.T, in Instruction) { eq(t, in.Pairs, []KV{{Key: "yq_version", NoValue: true}}) }},
 		{name: "buildah exec RUN (RECIPES)", entry: h(`/bin/sh -c ["/bin/busybox", "--install", "-s", "/bin"]`), builder: Buildah, kw: "RUN",
 			check: func(t *testing.T, in Instruction) {
@@ -175,36 +184,36 @@ func TestTranslate(t *testing.T) {
 				eq(t, in.BuildArgs, []KV{{Key: "GREETING", Value: "hello"}, {Key: "SPACED", Value: "two words here"}})
 				eq(t, in.Argv, []string{"/bin/busybox", "--install", "-s", "/bin"})
 			}},
-		{name: "kaniko keeps --from", entry: image.HistoryEntry{Author: "kaniko", CreatedBy: "COPY --from=builder /go/bin/app /app"}, builder: Kaniko, kw: "COPY",
+		{name: "kaniko keeps --from", entry: image.HistoryEntry{History: image.History{Author: "kaniko", CreatedBy: "COPY --from=builder /go/bin/app /app"}}, builder: Kaniko, kw: "COPY",
 			check: func(t *testing.T, in Instruction) {
 				eq(t, in.Flags, []string{"--from=builder"})
 				eq(t, in.Source, []string{"/go/bin/app"})
 			}},
-		{name: "kaniko RUN", entry: image.HistoryEntry{Author: "kaniko", CreatedBy: "RUN addgroup -S nonroot && adduser -S nonroot -G nonroot"}, builder: Kaniko, kw: "RUN",
+		{name: "kaniko RUN", entry: image.HistoryEntry{History: image.History{Author: "kaniko", CreatedBy: "RUN addgroup -S nonroot && adduser -S nonroot -G nonroot"}}, builder: Kaniko, kw: "RUN",
 			check: func(t *testing.T, in Instruction) {
 				eq(t, in.Args, "addgroup -S nonroot && adduser -S nonroot -G nonroot")
 			}},
-		{name: "ko", entry: image.HistoryEntry{Author: "ko", CreatedBy: "ko build ko://github.com/x/y", Comment: "go build output, at /ko-app/y"}, builder: Ko},
-		{name: "jib", entry: image.HistoryEntry{Author: "Jib", CreatedBy: "jib-maven-plugin:3.4.0", Comment: "classes"}, builder: Jib},
-		{name: "jib placeholder", entry: image.HistoryEntry{Comment: "auto-generated by Jib"}, builder: Filler},
-		{name: "bazel", entry: image.HistoryEntry{Author: "Bazel", CreatedBy: "bazel build ..."}, builder: Bazel},
-		{name: "apko", entry: image.HistoryEntry{Author: "apko", CreatedBy: "apko", Comment: "This is an apko single-layer image"}, builder: Apko},
+		{name: "ko", entry: image.HistoryEntry{History: image.History{Author: "ko", CreatedBy: "ko build ko://github.com/x/y", Comment: "go build output, at /ko-app/y"}}, builder: Ko},
+		{name: "jib", entry: image.HistoryEntry{History: image.History{Author: "Jib", CreatedBy: "jib-maven-plugin:3.4.0", Comment: "classes"}}, builder: Jib},
+		{name: "jib placeholder", entry: image.HistoryEntry{History: image.History{Comment: "auto-generated by Jib"}}, builder: Filler},
+		{name: "bazel", entry: image.HistoryEntry{History: image.History{Author: "Bazel", CreatedBy: "bazel build ..."}}, builder: Bazel},
+		{name: "apko", entry: image.HistoryEntry{History: image.History{Author: "apko", CreatedBy: "apko", Comment: "This is an apko single-layer image"}}, builder: Apko},
 		{name: "buildpacks", entry: h("Layer: 'jre', Created by buildpack: bellsoft/buildpacks/liberica@1.1.0"), builder: Buildpacks},
-		{name: "debuerreotype", entry: image.HistoryEntry{CreatedBy: "# debian.sh --arch 'amd64' out/ 'trixie' '@1785715200'", Comment: "debuerreotype 0.17"}, builder: BaseRootFS},
-		{name: "docker import", entry: image.HistoryEntry{Comment: "Imported from -"}, builder: Import},
-		{name: "squash", entry: image.HistoryEntry{Comment: "merge sha256:aa to sha256:bb"}, builder: Squash},
+		{name: "debuerreotype", entry: image.HistoryEntry{History: image.History{CreatedBy: "# debian.sh --arch 'amd64' out/ 'trixie' '@1785715200'", Comment: "debuerreotype 0.17"}}, builder: BaseRootFS},
+		{name: "docker import", entry: image.HistoryEntry{History: image.History{Comment: "Imported from -"}}, builder: Import},
+		{name: "squash", entry: image.HistoryEntry{History: image.History{Comment: "merge sha256:aa to sha256:bb"}}, builder: Squash},
 		{name: "free text is a comment, not RUN", entry: h("some custom --created-by text"), builder: Unknown},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := cfg
+			img := &image.Image{Config: cfg}
 			if strings.Contains(tc.name, "values seen elsewhere") {
 				// A later shell-form RUN of the same build anchors the values.
-				c.History = []image.History{{CreatedBy: "|2 GREETING=hello SPACED=two words here /bin/sh -c true"}}
+				img.SetHistory([]image.History{{CreatedBy: "|2 GREETING=hello SPACED=two words here /bin/sh -c true"}})
 			}
-			tr := New(c)
+			tr := New(img)
 			for _, p := range tc.prior {
-				tr.Translate(image.HistoryEntry{CreatedBy: p, EmptyLayer: true, Layer: -1})
+				tr.Translate(image.HistoryEntry{History: image.History{CreatedBy: p, EmptyLayer: true}, Layer: -1})
 			}
 			in := tr.Translate(tc.entry)
 			if in.Builder != tc.builder || in.Keyword != tc.kw {
@@ -220,14 +229,61 @@ func TestTranslate(t *testing.T) {
 	}
 }
 
-func h(s string) image.HistoryEntry { return image.HistoryEntry{CreatedBy: s, Layer: -1} }
+func h(s string) image.HistoryEntry {
+	return image.HistoryEntry{History: image.History{CreatedBy: s}, Layer: -1}
+}
 func bk(s string) image.HistoryEntry {
-	return image.HistoryEntry{CreatedBy: s, Comment: "buildkit.dockerfile.v0", Layer: -1}
+	return image.HistoryEntry{History: image.History{CreatedBy: s, Comment: "buildkit.dockerfile.v0"}, Layer: -1}
 }
 
 func eq(t *testing.T, got, want any) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %#v, want %#v", got, want)
+	}
+}
+
+// buildah lists every ARG with a value declared so far in the stage, sorted,
+// in each ARG entry (created_by and comments as podman 4.3 writes them).
+func TestBuildahCumulativeArgs(t *testing.T) {
+	type entry struct{ createdBy, comment, want string }
+	for _, tc := range []struct {
+		name    string
+		entries []entry
+	}{
+		{"one stage", []entry{
+			{"/bin/sh -c #(nop) ARG GREETING", "", "GREETING"},
+			{"/bin/sh -c #(nop) ARG GREETING SPACED", "FROM 8422f1c64edb", "SPACED"},
+			{"/bin/sh -c #(nop) ARG A GREETING SPACED", "FROM ecfa0e705ac7", "A"},
+		}},
+		{"a child stage on a named base starts afresh", []entry{
+			{"/bin/sh -c #(nop) ARG A", "", "A"},
+			{"/bin/sh -c #(nop) ARG A B", "FROM 127.0.0.1:5000/strata-test/parent:podman", "A B"},
+		}},
+		{"a list that stops growing starts a stage", []entry{
+			{"/bin/sh -c #(nop) ARG A B", "", "A B"},
+			{"/bin/sh -c #(nop) ARG C", "FROM 0123456789ab", "C"},
+		}},
+		{"nothing new: no name is declared", []entry{
+			{"/bin/sh -c #(nop) ARG A", "", "A"},
+			{"/bin/sh -c #(nop) ARG A", "FROM 0123456789ab", ""},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := New(&image.Image{})
+			for _, e := range tc.entries {
+				in := tr.Translate(image.HistoryEntry{History: image.History{CreatedBy: e.createdBy, Comment: e.comment, EmptyLayer: true}, Layer: -1})
+				var names []string
+				for _, p := range in.Pairs {
+					names = append(names, p.Key)
+				}
+				if got := strings.Join(names, " "); got != e.want || in.Keyword != "ARG" || in.Builder != Buildah {
+					t.Errorf("%q (%q): %s %s declares %q, want %q", e.createdBy, e.comment, in.Builder, in.Keyword, got, e.want)
+				}
+				if e.want != "" && in.Line() != "ARG "+e.want {
+					t.Errorf("line %q", in.Line())
+				}
+			}
+		})
 	}
 }

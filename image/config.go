@@ -3,7 +3,8 @@ package image
 import "time"
 
 // Config is the image configuration: the OCI image config with the Docker
-// extensions (healthcheck, shell, onbuild, stop signal) that builders write.
+// extensions (healthcheck, shell, onbuild, stop signal) that builders write,
+// less its history, which lives paired with the layers in Image.History.
 type Config struct {
 	Created      *time.Time `json:"created,omitempty"`
 	Author       string     `json:"author,omitempty"`
@@ -18,7 +19,14 @@ type Config struct {
 	Comment       string          `json:"comment,omitempty"`
 	Config        ContainerConfig `json:"config"`
 	RootFS        RootFS          `json:"rootfs"`
-	History       []History       `json:"history,omitempty"`
+}
+
+// ConfigFile is an image config blob as stored: the Config and its
+// history. It is what a transport decodes; the model keeps the history once,
+// paired with the layers, in Image.History (see Image.SetHistory).
+type ConfigFile struct {
+	Config
+	History []History `json:"history,omitempty"`
 }
 
 // ContainerConfig is the run-time part of the config.

@@ -4,10 +4,6 @@
 // analysis packages never care where an image came from.
 package image
 
-import (
-	"time"
-)
-
 // Media types strata recognises. Unknown ones are carried through as strings.
 const (
 	MediaTypeDockerManifest      = "application/vnd.docker.distribution.manifest.v2+json"
@@ -68,8 +64,8 @@ type Image struct {
 	RawConfig []byte `json:"-"`
 
 	Layers []Layer `json:"layers"`
-	// History is the config's history with each entry paired to the layer
-	// it produced (see PairHistory).
+	// History is the config's history, the only copy the model keeps: each
+	// entry as stored, paired with the layer it produced (see Pair).
 	History []HistoryEntry `json:"history"`
 	// PairingProblem is non-empty when history and layers could not be
 	// paired one-to-one; the pairing kept is a best effort and says so.
@@ -119,13 +115,10 @@ type Layer struct {
 	URLs             []string          `json:"urls,omitempty"`
 }
 
-// HistoryEntry is one build step, paired with its layer.
+// HistoryEntry is one build step: the config's history entry as stored,
+// and the layer it produced.
 type HistoryEntry struct {
-	Created    *time.Time `json:"created,omitempty"`
-	CreatedBy  string     `json:"created_by,omitempty"`
-	Author     string     `json:"author,omitempty"`
-	Comment    string     `json:"comment,omitempty"`
-	EmptyLayer bool       `json:"empty_layer,omitempty"`
+	History
 	// Layer is the index into Image.Layers this step produced, or -1 for an
 	// empty step (or one left unpaired by a mismatch).
 	Layer int `json:"layer"`

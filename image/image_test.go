@@ -1,6 +1,8 @@
 package image
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,29 +33,69 @@ func TestPairHistory(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, problem := PairHistory(c.hist, c.layers)
+			img := &Image{Layers: make([]Layer, c.layers)}
+			img.SetHistory(c.hist)
 			var idx []int
-			for _, e := range got {
+			for i, e := range img.History {
 				idx = append(idx, e.Layer)
-			}
-			if len(idx) != len(c.want) {
-				t.Fatalf("got %v, want %v", idx, c.want)
-			}
-			for i := range idx {
-				if idx[i] != c.want[i] {
-					t.Fatalf("got %v, want %v", idx, c.want)
+				if e.History != c.hist[i] {
+					t.Errorf("entry %d stored fields %+v, want %+v", i, e.History, c.hist[i])
 				}
 			}
-			if (c.problem == "") != (problem == "") || !strings.Contains(problem, c.problem) {
-				t.Errorf("problem %q, want %q", problem, c.problem)
+			if !slices.Equal(idx, c.want) {
+				t.Fatalf("got %v, want %v", idx, c.want)
+			}
+			if (c.problem == "") != (img.PairingProblem == "") || !strings.Contains(img.PairingProblem, c.problem) {
+				t.Errorf("problem %q, want %q", img.PairingProblem, c.problem)
+			}
+			// Pairing again after the layers change keeps one history.
+			img.Layers = append(img.Layers, Layer{})
+			img.Pair()
+			if len(img.History) != len(c.hist) {
+				t.Errorf("re-pairing changed the history length to %d", len(img.History))
 			}
 		})
 	}
 }
 
+// The config blob's JSON decodes into ConfigFile with its history, and the
+// model's JSON carries that history once: beside the layers, not in config.
+func TestConfigFileHistoryOnce(t *testing.T) {
+	blob := `{"architecture":"amd64","os":"linux","config":{"Env":["A=b"]},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]},
+		"history":[{"created_by":"ADD x /","comment":"c"},{"created_by":"ENV A=b","empty_layer":true}]}`
+	var cf ConfigFile
+	if err := json.Unmarshal([]byte(blob), &cf); err != nil {
+		t.Fatal(err)
+	}
+	if len(cf.History) != 2 || cf.Config.Config.Env[0] != "A=b" || cf.RootFS.DiffIDs[0] != "sha256:aa" {
+		t.Fatalf("decoded %+v", cf)
+	}
+	img := &Image{Config: cf.Config, Layers: []Layer{{DiffID: "sha256:aa"}}}
+	img.SetHistory(cf.History)
+	out, err := json.Marshal(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := back["config"].(map[string]any)["history"]; ok {
+		t.Errorf("the model's config carries a second history: %s", out)
+	}
+	hist := back["history"].([]any)
+	first := hist[0].(map[string]any)
+	if len(hist) != 2 || first["created_by"] != "ADD x /" || first["comment"] != "c" || first["layer"] != 0.0 {
+		t.Errorf("history in the model's JSON: %v", hist)
+	}
+	if !slices.Equal(img.StoredHistory(), cf.History) {
+		t.Errorf("stored history %+v, want %+v", img.StoredHistory(), cf.History)
+	}
+}
+
 func TestUnpairedLayers(t *testing.T) {
-	img := &Image{Layers: make([]Layer, 3), Config: Config{History: []History{{}, {EmptyLayer: true}}}}
-	img.Pair()
+	img := &Image{Layers: make([]Layer, 3)}
+	img.SetHistory([]History{{}, {EmptyLayer: true}})
 	if got := img.UnpairedLayers(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
 		t.Errorf("unpaired %v, want [1 2]", got)
 	}

@@ -2,41 +2,55 @@ package image
 
 import "fmt"
 
-// PairHistory pairs config history with n layers, honouring empty_layer:
-// each non-empty entry consumes the next layer in order. When the counts do
-// not agree the pairing is kept as far as it goes and the problem is
-// returned, so callers can show it instead of silently guessing.
-func PairHistory(hist []History, n int) ([]HistoryEntry, string) {
-	out := make([]HistoryEntry, len(hist))
-	next := 0
+// SetHistory makes hist the image's history, paired with the layers
+// already in img.Layers.
+func (img *Image) SetHistory(hist []History) {
+	img.History = make([]HistoryEntry, len(hist))
 	for i, h := range hist {
-		e := HistoryEntry{Created: h.Created, CreatedBy: h.CreatedBy, Author: h.Author, Comment: h.Comment, EmptyLayer: h.EmptyLayer, Layer: -1}
-		if !h.EmptyLayer && next < n {
-			e.Layer = next
-			next++
-		}
-		out[i] = e
+		img.History[i] = HistoryEntry{History: h, Layer: -1}
 	}
-	nonEmpty := 0
-	for _, h := range hist {
-		if !h.EmptyLayer {
-			nonEmpty++
-		}
-	}
-	switch {
-	case len(hist) == 0 && n > 0:
-		return out, fmt.Sprintf("image has %d layers but no history", n)
-	case nonEmpty > n:
-		return out, fmt.Sprintf("history has %d non-empty entries but the image has %d layers; the last %d entries are unpaired", nonEmpty, n, nonEmpty-n)
-	case nonEmpty < n:
-		return out, fmt.Sprintf("history has %d non-empty entries but the image has %d layers; the top %d layers have no history", nonEmpty, n, n-nonEmpty)
-	}
-	return out, ""
+	img.Pair()
 }
 
-// Pair fills img.History and img.PairingProblem from img.Config.History.
+// StoredHistory returns the history as the config stores it, without the
+// pairing: what a config blob rebuilt from the model would hold.
+func (img *Image) StoredHistory() []History {
+	out := make([]History, len(img.History))
+	for i, h := range img.History {
+		out[i] = h.History
+	}
+	return out
+}
+
+// Pair pairs img.History with img.Layers, honouring empty_layer: each
+// non-empty entry consumes the next layer in order. When the counts do not
+// agree the pairing is kept as far as it goes and PairingProblem says so,
+// so callers can show it instead of silently guessing. Transports call it
+// once the layers are known; nothing else pairs.
 func (img *Image) Pair() {
-	img.History, img.PairingProblem = PairHistory(img.Config.History, len(img.Layers))
+	n := len(img.Layers)
+	next, nonEmpty := 0, 0
+	for i := range img.History {
+		h := &img.History[i]
+		h.Layer = -1
+		if h.EmptyLayer {
+			continue
+		}
+		nonEmpty++
+		if next < n {
+			h.Layer = next
+			next++
+		}
+	}
+	img.PairingProblem = ""
+	switch {
+	case len(img.History) == 0 && n > 0:
+		img.PairingProblem = fmt.Sprintf("image has %d layers but no history", n)
+	case nonEmpty > n:
+		img.PairingProblem = fmt.Sprintf("history has %d non-empty entries but the image has %d layers; the last %d entries are unpaired", nonEmpty, n, nonEmpty-n)
+	case nonEmpty < n:
+		img.PairingProblem = fmt.Sprintf("history has %d non-empty entries but the image has %d layers; the top %d layers have no history", nonEmpty, n, n-nonEmpty)
+	}
 }
 
 // UnpairedLayers lists the layer indexes no history entry accounts for.

@@ -74,7 +74,7 @@ func TestRegclientSharedLayer(t *testing.T) {
 	// Without history (a squashed or history-less copy) the evidence
 	// cannot tell b1 from b2: both reported, neither preferred by history.
 	bare := *v1
-	bare.History, bare.Config.History = nil, nil
+	bare.History = nil
 	r, err = Resolve(ctx, c, Input{Image: &bare})
 	if err != nil {
 		t.Fatal(err)

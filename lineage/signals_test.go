@@ -28,13 +28,14 @@ type h struct {
 // layer whose diff_id and blob digest derive from layerNames in order.
 func build(ref string, steps []h, layerNames ...string) *image.Image {
 	img := &image.Image{Reference: ref, Platform: image.Platform{OS: "linux", Architecture: "amd64"}}
-	for _, s := range steps {
-		img.Config.History = append(img.Config.History, image.History{CreatedBy: s.by, Comment: s.comment, EmptyLayer: s.empty})
-	}
 	for _, n := range layerNames {
 		img.Layers = append(img.Layers, image.Layer{DiffID: digestOf(n), Digest: digestOf("gz:" + n), Size: 1})
 	}
-	img.Pair()
+	var hist []image.History
+	for _, s := range steps {
+		hist = append(hist, image.History{CreatedBy: s.by, Comment: s.comment, EmptyLayer: s.empty})
+	}
+	img.SetHistory(hist)
 	return img
 }
 
@@ -105,8 +106,7 @@ func TestDeclaredSignals(t *testing.T) {
 		{
 			name: "buildah FROM comment gives the boundary exactly",
 			mod: func(i *image.Image) {
-				i.Config.History[2].Comment = "FROM docker.io/library/busybox:latest"
-				i.Pair()
+				i.History[2].Comment = "FROM docker.io/library/busybox:latest"
 			},
 			want: "docker.io/library/busybox:latest(1)", confidence: Declared, signal: SignalBuildah,
 		},

@@ -277,7 +277,7 @@ func (a *archive) v1Image(ctx context.Context, ref string) (*image.Image, func(i
 			return nil, nil, err
 		}
 		empty := diffID == emptyTarDiffID
-		img.Config.History = append(img.Config.History, image.History{Created: v.Created, Author: v.Author, Comment: v.Comment, CreatedBy: strings.Join(v.ContainerConfig.Cmd, " "), EmptyLayer: empty})
+		img.History = append(img.History, image.HistoryEntry{History: image.History{Created: v.Created, Author: v.Author, Comment: v.Comment, CreatedBy: strings.Join(v.ContainerConfig.Cmd, " "), EmptyLayer: empty}})
 		if !empty {
 			img.Config.RootFS.DiffIDs = append(img.Config.RootFS.DiffIDs, diffID)
 			img.Layers = append(img.Layers, image.Layer{Digest: diffID, DiffID: diffID, Size: size, UncompressedSize: size, MediaType: image.MediaTypeOCILayer})

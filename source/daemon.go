@@ -178,21 +178,21 @@ func daemonImage(in engineInspect, hist []engineHistory) *image.Image {
 	}
 	// History arrives newest first.
 	n := len(hist)
-	c.History = make([]image.History, n)
+	stored := make([]image.History, n)
 	for i, h := range hist {
 		t := time.Unix(h.Created, 0).UTC()
-		c.History[n-1-i] = image.History{Created: &t, CreatedBy: h.CreatedBy, Comment: h.Comment}
+		stored[n-1-i] = image.History{Created: &t, CreatedBy: h.CreatedBy, Comment: h.Comment}
 	}
 	sizes := make([]int64, n)
 	for i, h := range hist {
 		sizes[n-1-i] = h.Size
 	}
-	empty := inferEmpty(c.History, sizes, len(img.Layers))
-	for i := range c.History {
-		c.History[i].EmptyLayer = empty[i]
+	empty := inferEmpty(stored, sizes, len(img.Layers))
+	for i := range stored {
+		stored[i].EmptyLayer = empty[i]
 	}
 	img.Notes = append(img.Notes, "daemon API: empty_layer inferred from history sizes and instructions (the API does not report it)")
-	img.Pair()
+	img.SetHistory(stored)
 	return img
 }
 

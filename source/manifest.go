@@ -166,11 +166,12 @@ func buildImage(m *rawManifest, mediaType, manifestDigest string, manifestSize i
 
 // applyConfig parses a config blob into img.Config and the platform.
 func applyConfig(img *image.Image, configBytes []byte) error {
-	var cfg image.Config
+	var cfg image.ConfigFile
 	if err := json.Unmarshal(configBytes, &cfg); err != nil {
 		return fmt.Errorf("config %s is not an image config: %w (%w)", img.ID, err, ErrCorrupt)
 	}
-	img.Config = cfg
+	img.Config = cfg.Config
+	img.SetHistory(cfg.History) // paired again once the layers are known
 	img.RawConfig = configBytes
 	img.Platform = image.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion, OSFeatures: cfg.OSFeatures}
 	return nil

@@ -48,10 +48,10 @@ func schema1Image(m *rawManifest, mediaType, digest string, size int64) (*image.
 		}
 		blob := m.FSLayers[i].BlobSum
 		empty := v.Throwaway || blob == emptyTarGzip
-		img.Config.History = append(img.Config.History, image.History{
+		img.History = append(img.History, image.HistoryEntry{History: image.History{
 			Created: v.Created, Author: v.Author, Comment: v.Comment,
 			CreatedBy: strings.Join(v.ContainerConfig.Cmd, " "), EmptyLayer: empty,
-		})
+		}})
 		if !empty {
 			img.Layers = append(img.Layers, image.Layer{Digest: blob, Size: -1, UncompressedSize: -1, MediaType: image.MediaTypeDockerLayer})
 		}

@@ -60,7 +60,7 @@ func TestDiffJSON(t *testing.T) {
 	var got struct {
 		Verdict            string
 		SharedLayers       int
-		FirstDifferingStep struct{ Index int }
+		FirstDifferingStep struct{ Step int }
 		Files              struct {
 			Changes []struct{ Path, Kind string }
 			Read    struct{ Layers int }
@@ -69,7 +69,7 @@ func TestDiffJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("-o json is not JSON: %v\n%s", err, stdout)
 	}
-	if got.Verdict != "different" || got.SharedLayers != 2 || got.FirstDifferingStep.Index != 4 ||
+	if got.Verdict != "different" || got.SharedLayers != 2 || got.FirstDifferingStep.Step != 5 ||
 		len(got.Files.Changes) != 1 || got.Files.Changes[0].Path != "/layer2" || got.Files.Read.Layers != 1 {
 		t.Errorf("JSON = %+v", got)
 	}

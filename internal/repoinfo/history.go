@@ -63,7 +63,6 @@ func buildImage(f *File, sec *Section, raw []rawStep, cmd []string, hasCmd bool,
 		OSVersion:     sec.Platform.OSVersion,
 		DockerVersion: sec.DockerVersion,
 		RootFS:        image.RootFS{Type: "layers", DiffIDs: []string{}},
-		History:       hist,
 	}
 	if n := len(raw); n > 0 {
 		cfg.Created = raw[n-1].created
@@ -93,7 +92,7 @@ func buildImage(f *File, sec *Section, raw []rawStep, cmd []string, hasCmd bool,
 	if sec.TotalSize != 0 && sum != sec.TotalSize {
 		img.Notes = append(img.Notes, fmt.Sprintf("layer sizes sum to %d bytes but Total Size says %d", sum, sec.TotalSize))
 	}
-	img.Pair()
+	img.SetHistory(hist)
 	return img, nil
 }
 

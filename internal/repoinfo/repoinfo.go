@@ -102,154 +102,187 @@ var (
 func Parse(r io.Reader) (*File, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
-	f := &File{}
-	var (
-		sec       *Section
-		state     = "header" // header, section, dockerfile, layers
-		raw       []rawStep
-		cmd       []string
-		hasCmd    bool
-		layers    []image.Layer
-		lineNo    int
-		inConsole bool
-	)
-	flush := func() error {
-		if sec == nil {
-			return nil
-		}
-		if !sec.Attestation {
-			img, err := buildImage(f, sec, raw, cmd, hasCmd, layers)
-			if err != nil {
-				return fmt.Errorf("section %q: %w", sec.PlatformText, err)
-			}
-			sec.Image = img
-		}
-		f.Sections = append(f.Sections, *sec)
-		sec, raw, cmd, hasCmd, layers = nil, nil, nil, false, nil
-		return nil
-	}
+	p := &parser{f: &File{}, state: "header"}
 	for sc.Scan() {
 		line := sc.Text()
-		lineNo++
+		p.lineNo++
 		if strings.HasPrefix(line, "<!-- fixtures: EXCERPT") {
-			f.Excerpt = true
+			p.f.Excerpt = true
 			break
 		}
-		if state == "dockerfile" {
-			if strings.HasPrefix(line, "```") {
-				state = "section"
-				continue
-			}
-			if m := reDate.FindStringSubmatch(line); m != nil {
-				t, err := time.Parse(time.RFC1123, m[1])
-				if err != nil {
-					return nil, fmt.Errorf("line %d: date %q: %w", lineNo, m[1], err)
-				}
-				raw = append(raw, rawStep{created: &t})
-				continue
-			}
-			switch {
-			case len(raw) == 0:
-				raw = append(raw, rawStep{text: line})
-			case raw[len(raw)-1].text == "":
-				raw[len(raw)-1].text = line
-			default:
-				// An instruction rendered over several lines: keep them joined.
-				raw[len(raw)-1].text += "\n" + line
-			}
-			continue
-		}
-		if strings.HasPrefix(line, "```console") {
-			inConsole = true
-			continue
-		}
-		if inConsole {
-			if strings.HasPrefix(line, "```") {
-				inConsole = false
-				continue
-			}
-			if m := rePull.FindStringSubmatch(line); m != nil {
-				if sec != nil {
-					sec.ManifestDigest = m[1]
-				} else {
-					f.Digest = m[1]
-				}
-			}
-			continue
-		}
-		if m := reHeading.FindStringSubmatch(line); m != nil {
-			if f.Name != "" {
-				return nil, fmt.Errorf("line %d: second heading %q: one tag per file", lineNo, m[1])
-			}
-			f.Name = m[1]
-			f.Repo, f.Tag, _ = strings.Cut(m[1], ":")
-			continue
-		}
-		if m := reSection.FindStringSubmatch(line); m != nil {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-			p, att := parsePlatform(m[2])
-			sec = &Section{PlatformText: m[2], Platform: p, Attestation: att}
-			state = "section"
-			continue
-		}
-		if strings.HasPrefix(line, "```dockerfile") {
-			state = "dockerfile"
-			continue
-		}
-		if sec == nil {
-			if m := reMIME.FindStringSubmatch(line); m != nil {
-				f.MediaType = m[1]
-			} else if m := rePlatform.FindStringSubmatch(line); m != nil {
-				f.Platforms = append(f.Platforms, m[1])
-			}
-			continue
-		}
-		switch {
-		case reMIME.MatchString(line):
-			sec.ManifestMediaType = reMIME.FindStringSubmatch(line)[1]
-		case reDockerVer.MatchString(line):
-			sec.DockerVersion = reDockerVer.FindStringSubmatch(line)[1]
-		case reTotal.MatchString(line):
-			n, err := parseSize(reTotal.FindStringSubmatch(line)[1])
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", lineNo, err)
-			}
-			sec.TotalSize = n
-		case reImageID.MatchString(line):
-			sec.ImageID = reImageID.FindStringSubmatch(line)[1]
-		case reDefaultCmd.MatchString(line):
-			if err := json.Unmarshal([]byte(reDefaultCmd.FindStringSubmatch(line)[1]), &cmd); err != nil {
-				return nil, fmt.Errorf("line %d: default command: %w", lineNo, err)
-			}
-			hasCmd = true
-		case reLayer.MatchString(line):
-			layers = append(layers, image.Layer{Digest: reLayer.FindStringSubmatch(line)[1], Size: -1, UncompressedSize: -1})
-		case reLayerSize.MatchString(line) && len(layers) > 0:
-			n, err := parseSize(reLayerSize.FindStringSubmatch(line)[1])
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", lineNo, err)
-			}
-			layers[len(layers)-1].Size = n
-		case reLayerMIME.MatchString(line) && len(layers) > 0:
-			layers[len(layers)-1].MediaType = reLayerMIME.FindStringSubmatch(line)[1]
+		if err := p.line(line); err != nil {
+			return nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
-	if state == "dockerfile" && !f.Excerpt {
+	if p.state == "dockerfile" && !p.f.Excerpt {
 		return nil, fmt.Errorf("unterminated dockerfile block")
 	}
-	if err := flush(); err != nil {
+	if err := p.flush(); err != nil {
 		return nil, err
 	}
-	if f.Name == "" {
+	if p.f.Name == "" {
 		return nil, fmt.Errorf("no \"## `name:tag`\" heading: not a repo-info file")
 	}
-	fillIndex(f)
-	return f, nil
+	fillIndex(p.f)
+	return p.f, nil
+}
+
+// parser is Parse's state between lines: the file so far and the platform
+// section being read.
+type parser struct {
+	f         *File
+	sec       *Section
+	state     string // header, section, dockerfile
+	raw       []rawStep
+	cmd       []string
+	hasCmd    bool
+	layers    []image.Layer
+	lineNo    int
+	inConsole bool
+}
+
+// flush finishes the current section: its image is built from what the
+// section listed.
+func (p *parser) flush() error {
+	if p.sec == nil {
+		return nil
+	}
+	if !p.sec.Attestation {
+		img, err := buildImage(p.f, p.sec, p.raw, p.cmd, p.hasCmd, p.layers)
+		if err != nil {
+			return fmt.Errorf("section %q: %w", p.sec.PlatformText, err)
+		}
+		p.sec.Image = img
+	}
+	p.f.Sections = append(p.f.Sections, *p.sec)
+	p.sec, p.raw, p.cmd, p.hasCmd, p.layers = nil, nil, nil, false, nil
+	return nil
+}
+
+// line reads one line in the current state.
+func (p *parser) line(line string) error {
+	if p.state == "dockerfile" {
+		return p.dockerfileLine(line)
+	}
+	if strings.HasPrefix(line, "```console") {
+		p.inConsole = true
+		return nil
+	}
+	if p.inConsole {
+		p.consoleLine(line)
+		return nil
+	}
+	if m := reHeading.FindStringSubmatch(line); m != nil {
+		if p.f.Name != "" {
+			return fmt.Errorf("line %d: second heading %q: one tag per file", p.lineNo, m[1])
+		}
+		p.f.Name = m[1]
+		p.f.Repo, p.f.Tag, _ = strings.Cut(m[1], ":")
+		return nil
+	}
+	if m := reSection.FindStringSubmatch(line); m != nil {
+		if err := p.flush(); err != nil {
+			return err
+		}
+		pl, att := parsePlatform(m[2])
+		p.sec = &Section{PlatformText: m[2], Platform: pl, Attestation: att}
+		p.state = "section"
+		return nil
+	}
+	if strings.HasPrefix(line, "```dockerfile") {
+		p.state = "dockerfile"
+		return nil
+	}
+	if p.sec == nil {
+		if m := reMIME.FindStringSubmatch(line); m != nil {
+			p.f.MediaType = m[1]
+		} else if m := rePlatform.FindStringSubmatch(line); m != nil {
+			p.f.Platforms = append(p.f.Platforms, m[1])
+		}
+		return nil
+	}
+	return p.sectionLine(line)
+}
+
+// dockerfileLine reads the rendered history: "# <date>" lines, each
+// followed by the instruction, possibly over several lines.
+func (p *parser) dockerfileLine(line string) error {
+	if strings.HasPrefix(line, "```") {
+		p.state = "section"
+		return nil
+	}
+	if m := reDate.FindStringSubmatch(line); m != nil {
+		t, err := time.Parse(time.RFC1123, m[1])
+		if err != nil {
+			return fmt.Errorf("line %d: date %q: %w", p.lineNo, m[1], err)
+		}
+		p.raw = append(p.raw, rawStep{created: &t})
+		return nil
+	}
+	switch {
+	case len(p.raw) == 0:
+		p.raw = append(p.raw, rawStep{text: line})
+	case p.raw[len(p.raw)-1].text == "":
+		p.raw[len(p.raw)-1].text = line
+	default:
+		// An instruction rendered over several lines: keep them joined.
+		p.raw[len(p.raw)-1].text += "\n" + line
+	}
+	return nil
+}
+
+// consoleLine reads a ```console block: the `docker pull name@digest` line
+// gives the file's digest, or the section's manifest digest.
+func (p *parser) consoleLine(line string) {
+	if strings.HasPrefix(line, "```") {
+		p.inConsole = false
+		return
+	}
+	if m := rePull.FindStringSubmatch(line); m != nil {
+		if p.sec != nil {
+			p.sec.ManifestDigest = m[1]
+		} else {
+			p.f.Digest = m[1]
+		}
+	}
+}
+
+// sectionLine reads one "-\tKey: value" line of a platform section.
+func (p *parser) sectionLine(line string) error {
+	sec := p.sec
+	switch {
+	case reMIME.MatchString(line):
+		sec.ManifestMediaType = reMIME.FindStringSubmatch(line)[1]
+	case reDockerVer.MatchString(line):
+		sec.DockerVersion = reDockerVer.FindStringSubmatch(line)[1]
+	case reTotal.MatchString(line):
+		n, err := parseSize(reTotal.FindStringSubmatch(line)[1])
+		if err != nil {
+			return fmt.Errorf("line %d: %w", p.lineNo, err)
+		}
+		sec.TotalSize = n
+	case reImageID.MatchString(line):
+		sec.ImageID = reImageID.FindStringSubmatch(line)[1]
+	case reDefaultCmd.MatchString(line):
+		if err := json.Unmarshal([]byte(reDefaultCmd.FindStringSubmatch(line)[1]), &p.cmd); err != nil {
+			return fmt.Errorf("line %d: default command: %w", p.lineNo, err)
+		}
+		p.hasCmd = true
+	case reLayer.MatchString(line):
+		p.layers = append(p.layers, image.Layer{Digest: reLayer.FindStringSubmatch(line)[1], Size: -1, UncompressedSize: -1})
+	case reLayerSize.MatchString(line) && len(p.layers) > 0:
+		n, err := parseSize(reLayerSize.FindStringSubmatch(line)[1])
+		if err != nil {
+			return fmt.Errorf("line %d: %w", p.lineNo, err)
+		}
+		p.layers[len(p.layers)-1].Size = n
+	case reLayerMIME.MatchString(line) && len(p.layers) > 0:
+		p.layers[len(p.layers)-1].MediaType = reLayerMIME.FindStringSubmatch(line)[1]
+	}
+	return nil
 }
 
 // Images returns the runnable (non-attestation) platform images in file order.
