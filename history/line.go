@@ -10,9 +10,13 @@ import (
 // flags and arguments, exec forms as JSON arrays, with the builders'
 // shell and build-arg prefixes gone. It is for reading and aligning steps;
 // the dockerfile package renders text that parses.
-func (in Instruction) Line() string {
+func (in Instruction) Line() string { return fold(in.Text()) }
+
+// Text is Line with the instruction's own spacing kept (line breaks of a
+// heredoc or a re-flowed RUN included): what `layers --no-trunc` prints.
+func (in Instruction) Text() string {
 	if !in.IsStep() {
-		return "# " + fold(in.Raw)
+		return "# " + strings.TrimSpace(in.Raw)
 	}
 	parts := append([]string{in.Keyword}, in.Flags...)
 	switch {
@@ -34,7 +38,7 @@ func (in Instruction) Line() string {
 	case in.Args != "":
 		parts = append(parts, in.Args)
 	}
-	return fold(strings.Join(parts, " "))
+	return strings.Join(parts, " ")
 }
 
 func fold(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -13,8 +13,10 @@ import (
 type Step struct {
 	Step        int    `json:"step"`
 	Instruction string `json:"instruction"`
-	CreatedBy   string `json:"created_by"`
-	Empty       bool   `json:"empty"`
+	// Text is the instruction with its own spacing kept (Instruction.Text).
+	Text      string `json:"-"`
+	CreatedBy string `json:"created_by"`
+	Empty     bool   `json:"empty"`
 	// Layer is the 0-based layer index; nil for a step that made none.
 	Layer            *int       `json:"layer,omitempty"`
 	Digest           string     `json:"digest,omitempty"`
@@ -35,7 +37,7 @@ func Steps(img *image.Image) []Step {
 	ins := TranslateAll(img)
 	out := make([]Step, 0, len(img.History))
 	for i, h := range img.History {
-		s := Step{Step: i + 1, Instruction: ins[i].Line(), CreatedBy: h.CreatedBy, Empty: h.EmptyLayer,
+		s := Step{Step: i + 1, Instruction: ins[i].Line(), Text: ins[i].Text(), CreatedBy: h.CreatedBy, Empty: h.EmptyLayer,
 			Created: h.Created, Comment: h.Comment, Size: -1, UncompressedSize: -1}
 		if h.Layer >= 0 && h.Layer < len(img.Layers) {
 			s.setLayer(img, h.Layer)
@@ -43,7 +45,7 @@ func Steps(img *image.Image) []Step {
 		out = append(out, s)
 	}
 	for _, li := range img.UnpairedLayers() {
-		s := Step{Step: len(out) + 1, Instruction: NoHistory}
+		s := Step{Step: len(out) + 1, Instruction: NoHistory, Text: NoHistory}
 		s.setLayer(img, li)
 		out = append(out, s)
 	}

@@ -163,3 +163,22 @@ func TestEveryVerbHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestLayersNoTruncKeepsSpacing: --no-trunc prints the instruction with
+// the spacing the history recorded (python's RUN steps are tab-indented);
+// without it white space is folded.
+func TestLayersNoTruncKeepsSpacing(t *testing.T) {
+	md := repoInfoPath(t, "python/remote/3.11.1-slim-bullseye.md")
+	_, folded, _ := runCLI(t, "layers", "--platform", "linux/amd64", md)
+	code, whole, errs := runCLI(t, "layers", "--no-trunc", "--platform", "linux/amd64", md)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	const recorded = "RUN set -eux; \tapt-get update; \tapt-get install -y --no-install-recommends \t\tca-certificates"
+	if !strings.Contains(whole, recorded) {
+		t.Errorf("--no-trunc lost the recorded spacing:\n%s", whole)
+	}
+	if strings.Contains(folded, recorded) || !strings.Contains(folded, "RUN set -eux; apt-get update; apt-get install") {
+		t.Errorf("default output not folded:\n%s", folded)
+	}
+}

@@ -54,7 +54,7 @@ whole with their spacing (newlines shown as \n). Piped output is never cut.`,
 				if !noTrunc {
 					width = terminalWidth(w)
 				}
-				return renderLayers(w, rep, width)
+				return renderLayers(w, rep, width, noTrunc)
 			})
 		},
 	}
@@ -70,8 +70,9 @@ func newLayersReport(img *image.Image) layersReport {
 }
 
 // renderLayers prints the table; width > 0 cuts each row to that many
-// columns (a terminal's width).
-func renderLayers(w io.Writer, rep layersReport, width int) error {
+// columns (a terminal's width); asRecorded keeps each instruction's own
+// spacing.
+func renderLayers(w io.Writer, rep layersReport, width int, asRecorded bool) error {
 	fmt.Fprintf(w, "%s (%s)\n", rep.Reference, rep.Platform)
 	var rows []string
 	rows = append(rows, "STEP\tSIZE\tCOMPRESSED\tDIFF_ID\tCREATED\t")
@@ -103,6 +104,8 @@ func renderLayers(w io.Writer, rep layersReport, width int) error {
 		switch {
 		case i == 0:
 			text = "INSTRUCTION"
+		case i <= len(rep.Steps) && asRecorded:
+			text = rep.Steps[i-1].Text
 		case i <= len(rep.Steps):
 			text = rep.Steps[i-1].Instruction
 		}
