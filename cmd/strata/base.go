@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/strata-tool/strata/dockerfile"
 	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/internal/repoinfo"
 	"github.com/strata-tool/strata/lineage"
@@ -82,7 +80,9 @@ remote/<tag>.md file is read as the image it describes.`,
 				if i > 0 {
 					fmt.Fprintln(cmd.OutOrStdout())
 				}
-				printLineage(cmd.OutOrStdout(), r)
+				if err := lineage.WriteText(cmd.OutOrStdout(), r); err != nil {
+					return err
+				}
 			}
 			return nil
 		},
@@ -153,81 +153,29 @@ func baseTargets(ctx context.Context, ref string, all bool) ([]baseTarget, func(
 	return out, closeAll, nil
 }
 
-func printLineage(w io.Writer, r *lineage.Result) {
-	fmt.Fprintf(w, "%s (%s, %d layer%s)\n", r.Image, r.Platform, r.Layers, catPlural(r.Layers))
-	if len(r.Ancestry) == 0 {
-		fmt.Fprintln(w, "base: unknown")
-	}
-	for i, s := range r.Ancestry {
-		what := "unknown image"
-		if !s.Unknown {
-			var names []string
-			for _, n := range s.Names {
-				names = append(names, n.Ref)
-			}
-			what = strings.Join(names, " = ")
-		}
-		layers := "? layers"
-		if s.Layers > 0 {
-			layers = fmt.Sprintf("%d layer%s", s.Layers, catPlural(s.Layers))
-		}
-		label := "base"
-		if i > 0 {
-			label = "  ←"
-		}
-		fmt.Fprintf(w, "%s %s  [%s; %s; %s]\n", label, what, layers, s.Confidence, strings.Join(s.Signals, "+"))
-		if !s.Unknown && len(s.Names) > 0 {
-			if d := s.Names[0].Digest; d != "" {
-				fmt.Fprintf(w, "       digest %s\n", d)
-			}
-			if d := s.Names[0].Index; d != "" {
-				fmt.Fprintf(w, "       index  %s\n", d)
-			}
-		}
-		for _, e := range s.Evidence {
-			fmt.Fprintf(w, "       %s\n", e)
-		}
-	}
-	if len(r.Identical) > 0 {
-		var names []string
-		for _, n := range r.Identical {
-			names = append(names, n.Ref+" ("+n.Platform+")")
-		}
-		fmt.Fprintf(w, "identical: %s\n", strings.Join(names, ", "))
-	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
-	}
-}
-
 // lineageBase is what `strata dockerfile` needs for its FROM line: the
-// nearest named ancestor from the catalog (--catalog, else the default
-// file if it exists) and the provenance materials already read. It returns
-// nil when nothing names a base; the renderer then falls back to its own
-// history reading.
-func lineageBase(ctx context.Context, img *image.Image, prov *provenance.Provenance) (*dockerfile.Base, error) {
-	cat, _, err := openCatalog(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	if cat != nil {
-		defer cat.Close()
-	}
+// lineage answer from the catalog (--catalog, else the default file if it
+// exists) and the provenance materials already read. When the catalog
+// fails the answer is read without it, and the error returned too.
+func lineageBase(ctx context.Context, img *image.Image, prov *provenance.Provenance) (*lineage.Base, error) {
 	in := lineage.Input{Image: img}
 	if prov != nil {
 		for _, m := range prov.BaseImages() {
 			in.Materials = append(in.Materials, lineage.Material{Ref: m.Ref, Digest: m.Digest, Platform: m.Platform})
 		}
 	}
-	r, err := lineage.Resolve(ctx, cat, in)
-	if err != nil {
-		return nil, err
+	cat, _, err := openCatalog(ctx, true)
+	if err == nil && cat != nil {
+		defer cat.Close()
+		r, rerr := lineage.Resolve(ctx, cat, in)
+		if rerr == nil {
+			return &r.From, nil
+		}
+		err = rerr
 	}
-	b, ok := r.Base()
-	if !ok || b.Confidence == lineage.Guess {
-		// A FROM line names its base with authority; a history
-		// fingerprint is not enough for that (strata base still shows it).
-		return nil, nil
+	r, rerr := lineage.Resolve(ctx, nil, in)
+	if rerr != nil {
+		return nil, rerr
 	}
-	return &dockerfile.Base{Name: b.Name, Digest: b.Digest, Layers: b.Layers, Entries: b.Entries, Evidence: b.Evidence}, nil
+	return &r.From, err
 }

@@ -61,10 +61,7 @@ or lost. -o json prints one record per history entry.`,
 			if res == nil {
 				base, err := lineageBase(cmd.Context(), img, prov)
 				if err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "strata: base image lookup failed, reconstructing without it: %v\n", err)
-				}
-				if base == nil {
-					base = provenanceBase(prov)
+					fmt.Fprintf(cmd.ErrOrStderr(), "strata: base image lookup failed, reconstructing without the catalog: %v\n", err)
 				}
 				res = dockerfile.Render(img, dockerfile.Options{Layers: withLayers, Base: base})
 			}
@@ -125,19 +122,4 @@ func readProvenance(ctx context.Context, src source.Source, img *image.Image) (*
 		}
 	}
 	return first, nil
-}
-
-// provenanceBase names the base from a mode=min attestation when the build
-// resolved exactly one image: with several, which one the final stage used
-// is not recorded, and naming one would be a guess.
-func provenanceBase(p *provenance.Provenance) *dockerfile.Base {
-	if p == nil {
-		return nil
-	}
-	bases := p.BaseImages()
-	if len(bases) != 1 {
-		return nil
-	}
-	return &dockerfile.Base{Name: bases[0].Ref, Digest: bases[0].Digest,
-		Evidence: "the only image in the build's provenance attestation materials (" + bases[0].URI + ")"}
 }
