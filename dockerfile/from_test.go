@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/catalog/sqlite"
 	"github.com/strata-tool/strata/dockerfile"
 	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/internal/testenv"
@@ -101,45 +103,77 @@ func TestBuildahChildOwnSteps(t *testing.T) {
 // several # lines, never cut — for every built image and regclient's
 // testrepo:v3, whose base's boundary is unknown and must be said there.
 func TestFromCommentsWhole(t *testing.T) {
-	type tc struct{ name, ref string }
+	type tc struct{ name, ref, parent string }
 	var cases []tc
 	for _, b := range testenv.BuiltImages(t) {
-		cases = append(cases, tc{b.Name + "/" + b.Builder, b.Refs["registry"]})
+		cases = append(cases, tc{b.Name + "/" + b.Builder, b.Refs["registry"], b.BuildArgs["PARENT"]})
 	}
 	v3 := "oci:" + filepath.Join(testenv.Fixtures(t), "images", "regclient", "testrepo") + ":v3"
-	cases = append(cases, tc{"regclient/v3", v3})
+	cases = append(cases, tc{name: "regclient/v3", ref: v3})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			img := openRef(t, c.ref, &image.Platform{OS: "linux", Architecture: "amd64"})
-			res := dockerfile.Render(img, dockerfile.Options{})
-			_, comments := fromLine(t, res.Text)
-			for _, s := range append(append([]string{}, res.From.Evidence...), res.From.Caveats...) {
-				if !strings.Contains(comments, s) {
-					t.Errorf("not whole in the FROM comments: %q\n%s", s, res.Text)
+			checkFromComments(t, dockerfile.Render(img, dockerfile.Options{}), c.name)
+			if p := c.parent; p != "" {
+				// With the parent catalogued, as strata dockerfile --catalog
+				// does: the longest evidence (chain, annotation, buildah).
+				cat := catalogWith(t, p, openRef(t, p, nil))
+				r, err := lineage.Resolve(context.Background(), cat, lineage.Input{Image: img})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if strings.Contains(comments, "…") {
-				t.Errorf("a FROM comment is cut:\n%s", comments)
-			}
-			// The two header lines and a pairing NOTE come before the FROM
-			// comments.
-			for _, l := range strings.Split(res.Text, "\n")[2:] {
-				if strings.HasPrefix(l, "FROM ") {
-					break
-				}
-				if !strings.HasPrefix(l, "# NOTE: ") && len(l) > 100 && strings.Contains(strings.TrimSpace(l[4:]), " ") {
-					t.Errorf("comment line not wrapped (%d bytes): %s", len(l), l)
-				}
-			}
-			if c.name == "regclient/v3" {
-				if res.From.Boundary != lineage.BoundaryUnknown || res.From.FoldedEntries != 0 {
-					t.Errorf("v3: boundary %s, %d entries folded; nothing tells where b3's steps end", res.From.Boundary, res.From.FoldedEntries)
-				}
-				if !strings.Contains(comments, "where registry.example.org/testrepo:b3's steps end in this image's history is not known") {
-					t.Errorf("v3: the unknown boundary is not said in the Dockerfile:\n%s", res.Text)
-				}
+				checkFromComments(t, dockerfile.Render(img, dockerfile.Options{Base: &r.From}), c.name)
 			}
 		})
+	}
+}
+
+func catalogWith(t *testing.T, ref string, img *image.Image) catalog.Catalog {
+	t.Helper()
+	c, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	f := catalog.ParseFilter(ref)
+	if err := c.Add(context.Background(), catalog.FromImage(img, f.Name, f.Tag)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// checkFromComments holds res's FROM comments to the answer it rendered:
+// every piece of evidence and caveat whole, wrapped, never cut.
+func checkFromComments(t *testing.T, res *dockerfile.Result, name string) {
+	t.Helper()
+	_, comments := fromLine(t, res.Text)
+	for _, s := range append(append([]string{}, res.From.Evidence...), res.From.Caveats...) {
+		if !strings.Contains(comments, s) {
+			t.Errorf("not whole in the FROM comments: %q\n%s", s, res.Text)
+		}
+	}
+	for _, c := range strings.Split(comments, "\n") {
+		if strings.HasSuffix(c, "…") {
+			t.Errorf("a FROM comment is cut: %s", c)
+		}
+	}
+	// The two header lines and a pairing NOTE come before the FROM
+	// comments.
+	for _, l := range strings.Split(res.Text, "\n")[2:] {
+		if strings.HasPrefix(l, "FROM ") {
+			break
+		}
+		if !strings.HasPrefix(l, "# NOTE: ") && len(l) > 100 && strings.Contains(strings.TrimSpace(l[4:]), " ") {
+			t.Errorf("comment line not wrapped (%d bytes): %s", len(l), l)
+		}
+	}
+	if name == "regclient/v3" {
+		if res.From.Boundary != lineage.BoundaryUnknown || res.From.FoldedEntries != 0 {
+			t.Errorf("v3: boundary %s, %d entries folded; nothing tells where b3's steps end", res.From.Boundary, res.From.FoldedEntries)
+		}
+		if !strings.Contains(comments, "where registry.example.org/testrepo:b3's steps end in this image's history is not known") {
+			t.Errorf("v3: the unknown boundary is not said in the Dockerfile:\n%s", res.Text)
+		}
 	}
 }
 
