@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/strata-tool/strata/history"
+	"github.com/strata-tool/strata/lineage"
 )
 
 var heredocTokRe = regexp.MustCompile(`^<<-?(["']?)([A-Za-z_][A-Za-z0-9_]*)(["']?)$`)
@@ -30,7 +31,7 @@ func (r *renderer) copyAdd(i int, in history.Instruction) {
 			// likeliest name it had in the context.
 			name = path.Base(in.Dest)
 		}
-		r.line("# " + kw + " source lost: the " + string(in.Builder) + " builder recorded only a content hash (" +
+		r.line("# " + kw + " source lost: " + r.writer(in) + " recorded only a content hash (" +
 			oneLine(in.ContentHash[:min(len(in.ContentHash), 24)]) + "…); \"" + name + "\" is a placeholder, and any --from=<stage> is lost")
 		r.line(kw + " " + flags + pathArgs([]string{name}, in.Dest))
 		return
@@ -57,6 +58,30 @@ func (r *renderer) copyAdd(i int, in history.Instruction) {
 		r.line("# " + oneLine(in.Note) + " (BuildKit drops --from)")
 	}
 	r.line(kw + " " + flags + pathArgs(in.Source, in.Dest))
+}
+
+// writer names who wrote an entry's text. The classic builder and buildah
+// write COPY/ADD alike; in an image buildah committed last, the entries
+// below FROM are buildah's when lineage placed the base's end (or the
+// image is FROM scratch), else either builder's.
+func (r *renderer) writer(in history.Instruction) string {
+	switch {
+	case in.Builder == history.Buildah:
+		return "buildah"
+	case in.Builder != history.Classic:
+		return "the " + string(in.Builder) + " builder"
+	case !r.buildahTop():
+		return "the classic builder"
+	case r.start > 0 || r.from.Kind == lineage.KindScratch:
+		return "buildah"
+	}
+	return "the classic builder or buildah"
+}
+
+// buildahTop reports whether buildah wrote the image's last history entry
+// (package history reads its format and FROM comments).
+func (r *renderer) buildahTop() bool {
+	return len(r.ins) > 0 && r.ins[len(r.ins)-1].Builder == history.Buildah
 }
 
 // pathArgs renders sources and destination, in JSON form when a path has

@@ -8,6 +8,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/lineage"
 )
 
 var directiveRe = regexp.MustCompile(`^#\s*[a-zA-Z][a-zA-Z0-9]*\s*=`)
@@ -32,7 +33,7 @@ func Exact(img *image.Image, text []byte, origin string) *Result {
 	out := head.String() + "# " + oneLine(origin) + "\n" + rest
 	res := Render(img, Options{})
 	res.Text = out
-	res.From = From{Kind: "provenance", Evidence: origin}
+	res.From = From{Base: lineage.Base{Kind: "provenance", Evidence: []string{origin}}}
 	if lastStageFrom(body) != "" {
 		res.From.Ref = lastStageFrom(body)
 	}
@@ -98,7 +99,7 @@ func checkRuns(text string, recs []Record) []string {
 		}
 		hist[k] = true
 		if fromScratch && !have[k] {
-			notes = append(notes, fmt.Sprintf("history step %d (%s) is not a RUN of the recorded Dockerfile", r.Step, oneLine(in.Raw)))
+			notes = append(notes, fmt.Sprintf("step %d (%s) is not a RUN of the recorded Dockerfile", r.Step, oneLine(in.Raw)))
 		}
 	}
 	for _, ks := range dfRuns {

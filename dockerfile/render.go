@@ -12,40 +12,14 @@ import (
 
 	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/lineage"
 )
-
-// Base is a base image found by other means (a catalog match, provenance):
-// the renderer prints FROM it and folds its steps away.
-type Base struct {
-	Name   string `json:"name"`
-	Digest string `json:"digest,omitempty"`
-	// Layers is how many of the image's bottom layers belong to the base.
-	// Zero means unknown: the renderer then looks for a boundary itself.
-	Layers int `json:"layers"`
-	// Entries, when known, is the base's history length; it places the
-	// boundary exactly, including the base's trailing metadata steps.
-	Entries  int    `json:"entries,omitempty"`
-	Evidence string `json:"evidence"`
-}
-
-// Ref renders the FROM reference.
-func (b Base) Ref() string {
-	switch {
-	case b.Digest != "" && !strings.Contains(b.Name, "@"):
-		if b.Name == "" {
-			return "scratch"
-		}
-		return b.Name + "@" + b.Digest
-	case b.Name == "":
-		return "scratch"
-	}
-	return b.Name
-}
 
 // Options control rendering.
 type Options struct {
-	// Base, when set, replaces the FROM detection.
-	Base *Base
+	// Base is the lineage answer for the FROM line (lineage.Resolve with
+	// the catalog and provenance); nil reads lineage from the image alone.
+	Base *lineage.Base
 	// Layers annotates each instruction with the layer it made.
 	Layers bool
 }
@@ -59,13 +33,14 @@ type Result struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// From says what the FROM line is and why.
+// From says what the FROM line is and why: the lineage answer it came
+// from, and what was folded away below it.
 type From struct {
 	Ref string `json:"ref"`
-	// Kind: "base" (a named image), "scratch" (the first layer is its own
-	// root file system), "unidentified" (placeholder scratch).
-	Kind     string `json:"kind"`
-	Evidence string `json:"evidence"`
+	// Kind (in Base): "base" (a named image), "scratch" (the image
+	// starts from an empty file system), "unidentified" (placeholder
+	// scratch), "provenance" (the Dockerfile recorded in the image).
+	lineage.Base
 	// FoldedEntries / FoldedLayers are the base's history entries and
 	// layers left out below FROM.
 	FoldedEntries int `json:"foldedEntries"`
@@ -147,10 +122,8 @@ func (r *renderer) render() *Result {
 	if img.PairingProblem != "" {
 		r.line("# NOTE: " + oneLine(img.PairingProblem))
 	}
-	for _, c := range strings.Split(r.fromComment(), "\n") {
-		if c != "" {
-			r.line("# " + oneLine(c))
-		}
+	for _, c := range r.fromComments() {
+		r.longComment(c)
 	}
 	r.line("FROM " + r.from.Ref)
 

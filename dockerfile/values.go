@@ -142,12 +142,15 @@ func equal(a, b []string) bool {
 
 // oneLine makes free text safe inside a # comment.
 func oneLine(s string) string {
-	s = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
+	s = flat(s)
 	if len(s) > 300 {
 		s = s[:300] + "…"
 	}
 	return s
 }
+
+// flat keeps s on one comment line.
+func flat(s string) string { return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s) }
 
 // humanSize renders a byte count the way docker does.
 func humanSize(n int64) string {

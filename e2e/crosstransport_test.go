@@ -19,7 +19,7 @@ import (
 // builder that silently failed to start cannot turn the run green; so must
 // docker29-buildkit (docker29's BuildKit via buildx) when docker29 runs.
 var allBuilders = []string{"classic", "buildkit-dockerd", "buildkit", "buildkit-provenance",
-	"podman", "buildah-layers", "buildah-squash", "buildah-squash-all"}
+	"podman", "podman-nolayers", "buildah", "buildah-layers", "buildah-squash", "buildah-squash-all"}
 
 // loss is what one transport legitimately cannot carry for one image. Each
 // dropped field is not compared with the registry's config; instead the test

@@ -65,6 +65,10 @@ func chainMatches(ctx context.Context, cat catalog.Catalog, img *image.Image, st
 			continue
 		}
 		s := Step{Names: names, Layers: m.Layers, Entries: entries, Signals: []string{SignalChain}, Confidence: Matched}
+		if entries > 0 {
+			// The catalogued image's own steps open this image's history.
+			s.Boundary = BoundaryExact
+		}
 		s.Evidence = append(s.Evidence, fmt.Sprintf("the %s of this image's first %d layer%s equals %s's whole chain", m.By[0], m.Layers, plural(m.Layers), names[0].Ref))
 		if len(names) > 1 {
 			var same, differ, unknown []string
@@ -80,7 +84,11 @@ func chainMatches(ctx context.Context, cat catalog.Catalog, img *image.Image, st
 			}
 			switch {
 			case len(same) > 0 && len(differ) > 0:
-				s.Evidence = append(s.Evidence, fmt.Sprintf("%d catalogued images have these layers; the history tells them apart: %s's steps open this image's history, %s's do not", len(names), strings.Join(same, ", "), strings.Join(differ, ", ")))
+				ev := fmt.Sprintf("%d catalogued images have these layers; the history tells them apart: %s's steps open this image's history, %s's do not", len(names), strings.Join(same, ", "), strings.Join(differ, ", "))
+				if len(unknown) > 0 {
+					ev += fmt.Sprintf("; %s's history is not catalogued", strings.Join(unknown, ", "))
+				}
+				s.Evidence = append(s.Evidence, ev)
 			default:
 				s.Evidence = append(s.Evidence, fmt.Sprintf("%d catalogued images have exactly these layers and the evidence cannot tell them apart: %s", len(names), refs(names)))
 			}

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/strata-tool/strata/image"
@@ -16,85 +15,30 @@ type declaration struct {
 	refs     []string // several for a multi-stage provenance/buildinfo
 	digest   string
 	evidence string
-	layers   int // known only for buildah's comment
-	entries  int
+	// pins: the digest is the build's own record of what it resolved
+	// (provenance, buildinfo), not a claim to be corroborated.
+	pins bool
+	// layers, entries and boundary: where the base ends, when the record
+	// says (buildah's comment).
+	layers, entries int
+	boundary        string
 }
 
 // declarations gathers every builder-written base record, strongest first.
-func declarations(img *image.Image, materials []Material) []declaration {
+func (rs *resolver) declarations(materials []Material) []declaration {
+	img := rs.img
 	var out []declaration
-	var mats []Material
-	for _, m := range materials {
-		if !isFrontend(m.Ref) {
-			mats = append(mats, m)
-		}
-	}
-	if len(mats) > 0 {
-		d := declaration{signal: SignalProvenance}
-		for _, m := range mats {
-			d.refs = append(d.refs, m.Ref)
-		}
-		if len(mats) == 1 {
-			d.digest = mats[0].Digest
-			d.evidence = fmt.Sprintf("provenance attestation lists base image %s", withDigest(mats[0].Ref, mats[0].Digest))
-		} else {
-			d.evidence = fmt.Sprintf("provenance attestation lists %d images (a multi-stage build); the final stage's base is one of them: %s", len(mats), strings.Join(d.refs, ", "))
-		}
+	if d, ok := provenanceDeclaration(materials); ok {
 		out = append(out, d)
 	}
-	type source struct {
-		where string
-		ann   map[string]string
-	}
-	srcs := []source{{"manifest", img.Annotations}}
-	if img.Index != nil {
-		if img.Index.Chosen != nil {
-			srcs = append(srcs, source{"index descriptor", img.Index.Chosen.Annotations})
-		}
-		srcs = append(srcs, source{"index", img.Index.Annotations})
-	}
-	for _, s := range srcs {
-		name, digest := s.ann[image.AnnotationBaseName], s.ann[image.AnnotationBaseDigest]
-		if name == "" && digest == "" {
-			continue
-		}
-		d := declaration{signal: SignalAnnotation, digest: digest,
-			evidence: fmt.Sprintf("%s annotations %s=%q %s=%q", s.where, image.AnnotationBaseName, name, image.AnnotationBaseDigest, digest)}
-		if name != "" {
-			d.refs = []string{name}
-		}
+	if d, ok := annotationDeclaration(img); ok {
 		out = append(out, d)
-		break
 	}
-	// buildah --layers commits every step as an image and writes "FROM
-	// <intermediate ID>" on each; the base is the last FROM that names an
-	// image rather than a bare ID.
-	for i := len(img.History) - 1; i >= 0; i-- {
-		h := img.History[i]
-		j := strings.Index(h.Comment, "FROM ")
-		if j < 0 || (j > 0 && h.Comment[j-1] != ' ') {
-			continue
-		}
-		name := strings.Fields(h.Comment[j+len("FROM "):])
-		if len(name) == 0 || reImageID.MatchString(name[0]) {
-			continue
-		}
-		layers := 0
-		for _, e := range img.History[:i] {
-			if e.Layer >= 0 {
-				layers++
-			}
-		}
-		if layers >= len(img.Layers) {
-			// Squashed: the base's layers were merged into the image's.
-			layers = 0
-		}
-		out = append(out, declaration{signal: SignalBuildah, refs: []string{name[0]}, layers: layers, entries: i,
-			evidence: fmt.Sprintf("buildah recorded %q in the comment of history entry %d; the %d entries before it are the base's", "FROM "+name[0], i, i)})
-		break
+	if d, ok := rs.buildahDeclaration(); ok {
+		out = append(out, d)
 	}
 	if srcs := buildInfo(img.RawConfig); len(srcs) > 0 {
-		d := declaration{signal: SignalBuildInfo}
+		d := declaration{signal: SignalBuildInfo, pins: true}
 		for _, s := range srcs {
 			d.refs = append(d.refs, s.Ref)
 		}
@@ -117,7 +61,62 @@ func declarations(img *image.Image, materials []Material) []declaration {
 	return out
 }
 
-var reImageID = regexp.MustCompile(`^(sha256:)?[0-9a-f]{12,64}$`)
+// provenanceDeclaration reads the provenance materials that are base
+// images (the Dockerfile frontend image is not one).
+func provenanceDeclaration(materials []Material) (declaration, bool) {
+	var mats []Material
+	for _, m := range materials {
+		if !isFrontend(m.Ref) {
+			mats = append(mats, m)
+		}
+	}
+	if len(mats) == 0 {
+		return declaration{}, false
+	}
+	d := declaration{signal: SignalProvenance, pins: true}
+	for _, m := range mats {
+		d.refs = append(d.refs, m.Ref)
+	}
+	if len(mats) == 1 {
+		d.digest = mats[0].Digest
+		d.evidence = fmt.Sprintf("provenance attestation lists base image %s", withDigest(mats[0].Ref, mats[0].Digest))
+	} else {
+		d.evidence = fmt.Sprintf("provenance attestation lists %d images (a multi-stage build); the final stage's base is one of them: %s", len(mats), strings.Join(d.refs, ", "))
+	}
+	return d, true
+}
+
+// annotationDeclaration reads org.opencontainers.image.base.* from the
+// manifest, else the index descriptor, else the index. buildah writes
+// them as manifest annotations (empty for FROM scratch); with --layers
+// its base.digest is one of its own intermediate images', so a digest
+// here is a claim to check, never pinned on its own.
+func annotationDeclaration(img *image.Image) (declaration, bool) {
+	type source struct {
+		where string
+		ann   map[string]string
+	}
+	srcs := []source{{"manifest", img.Annotations}}
+	if img.Index != nil {
+		if img.Index.Chosen != nil {
+			srcs = append(srcs, source{"index descriptor", img.Index.Chosen.Annotations})
+		}
+		srcs = append(srcs, source{"index", img.Index.Annotations})
+	}
+	for _, s := range srcs {
+		name, digest := s.ann[image.AnnotationBaseName], s.ann[image.AnnotationBaseDigest]
+		if name == "" && digest == "" {
+			continue
+		}
+		d := declaration{signal: SignalAnnotation, digest: digest,
+			evidence: fmt.Sprintf("%s annotations %s=%q %s=%q", s.where, image.AnnotationBaseName, name, image.AnnotationBaseDigest, digest)}
+		if name != "" {
+			d.refs = []string{name}
+		}
+		return d, true
+	}
+	return declaration{}, false
+}
 
 func withDigest(ref, digest string) string {
 	if digest == "" || strings.Contains(ref, "@") {

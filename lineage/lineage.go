@@ -2,15 +2,16 @@
 // evidence for each step, strongest signal first: what the builder
 // declared (provenance materials, base annotations, buildah's FROM comment,
 // BuildKit buildinfo), then layer-chain matches against a catalog, then
-// history fingerprints, which are only guesses. It is pure given a catalog
-// (which may be nil) and says "unknown" rather than guess wrong.
+// history fingerprints, which are only guesses. It also gives the one
+// answer to "what is this image FROM, and where do the base's steps end in
+// its history" that both strata base and strata dockerfile print (Result.
+// From). It is pure given a catalog (which may be nil) and says "unknown"
+// rather than guess wrong.
 package lineage
 
 import (
 	"context"
 	"fmt"
-	"math"
-	"sort"
 	"strings"
 
 	"github.com/strata-tool/strata/catalog"
@@ -27,6 +28,7 @@ const (
 	SignalFingerprint = "fingerprint"      // base-image history fingerprint
 	SignalBoundary    = "history-boundary" // an image's end seen in history
 	SignalLabel       = "label"            // base.* keys set as config labels
+	SignalRootFS      = "root-filesystem"  // the first layer starts from nothing
 )
 
 // Confidence levels.
@@ -40,6 +42,27 @@ const (
 	Matched = "match"
 	// Guess: read off history text.
 	Guess = "guess"
+)
+
+// How the boundary between a base's steps and the image's own is known.
+const (
+	// BoundaryExact: a record says it (the catalogued base's own history
+	// opens this image's, buildah --layers' FROM comment, ko's entries).
+	BoundaryExact = "exact"
+	// BoundaryInferred: read off the history with no record saying it (a
+	// change of history format, the layer count of a catalogued base).
+	BoundaryInferred = "inferred"
+	// BoundaryGuessed: the base's closing CMD/ENTRYPOINT, or nothing at all.
+	BoundaryGuessed = "guessed"
+	// BoundaryUnknown: nothing tells where the base's steps end.
+	BoundaryUnknown = "unknown"
+)
+
+// Kinds of FROM answer.
+const (
+	KindBase         = "base"         // a named image
+	KindScratch      = "scratch"      // the image starts from an empty file system
+	KindUnidentified = "unidentified" // nothing names a base; FROM scratch is a placeholder
 )
 
 // Material is a base image named in a provenance attestation (package
@@ -59,7 +82,10 @@ type Input struct {
 
 // Name is one catalogued (or declared) image sharing a step.
 type Name struct {
-	Ref      string `json:"ref"`
+	Ref string `json:"ref"`
+	// Digest is the manifest digest: a catalogued one, or a declared one
+	// that something corroborates. A digest only claimed is in the
+	// evidence, never here.
 	Digest   string `json:"digest,omitempty"`
 	Index    string `json:"index,omitempty"`
 	Platform string `json:"platform,omitempty"`
@@ -76,16 +102,25 @@ type Step struct {
 	// evidence cannot tell them apart (same layers, different tags).
 	Names []Name `json:"names"`
 	// Layers is how many of this image's bottom layers the ancestor
-	// accounts for; 0 when unknown.
+	// accounts for; 0 when unknown (or merged away by a squash).
 	Layers int `json:"layers"`
-	// Entries is the ancestor's history length when known (where its steps
-	// end in this image's history).
-	Entries    int      `json:"entries,omitempty"`
+	// Entries is how many of this image's first history entries are the
+	// ancestor's (its steps end before step Entries+1); Boundary says how
+	// that is known.
+	Entries    int      `json:"entries"`
+	Boundary   string   `json:"boundary"`
 	Signals    []string `json:"signals"`
 	Confidence string   `json:"confidence"`
 	Evidence   []string `json:"evidence"`
+	// Caveats say what the step cannot tell: an unknown boundary, a
+	// declared digest nothing confirms.
+	Caveats []string `json:"caveats,omitempty"`
 	// Unknown marks an ancestor that the history shows but nothing names.
 	Unknown bool `json:"unknown,omitempty"`
+
+	// claimed is a digest a declaration gave for the direct parent that
+	// nothing has corroborated yet.
+	claimed, claimedBy string
 }
 
 // Name returns the preferred name of the step ("" when unknown).
@@ -104,20 +139,48 @@ type Result struct {
 	Layers   int    `json:"layers"`
 	// Identical are catalogued images with this image's whole chain.
 	Identical []Name `json:"identical,omitempty"`
-	// Ancestry is nearest first.
-	Ancestry []Step   `json:"ancestry"`
-	Notes    []string `json:"notes,omitempty"`
+	// Ancestry is nearest first; empty (never null) when the image has no
+	// known ancestor, FROM scratch included.
+	Ancestry []Step `json:"ancestry"`
+	// From is what the image's FROM line is: the nearest ancestor named
+	// with authority, scratch, or unidentified.
+	From  Base     `json:"from"`
+	Notes []string `json:"notes,omitempty"`
 }
 
-// Base is what the Dockerfile renderer needs for its FROM line (the same
-// fields as dockerfile.Base).
+// Base is the answer to "what is this image FROM": the one strata base
+// and strata dockerfile both give, with how many of the image's layers and
+// history entries are the base's.
 type Base struct {
-	Name       string
-	Digest     string
-	Layers     int
-	Entries    int
-	Evidence   string
-	Confidence string
+	// Kind is KindBase, KindScratch or KindUnidentified.
+	Kind string `json:"kind"`
+	Name string `json:"name,omitempty"`
+	// Digest pins Name only when something besides the claim itself
+	// corroborates it (the catalog, provenance, buildinfo).
+	Digest string `json:"digest,omitempty"`
+	// Layers and Entries are the base's bottom layers and first history
+	// entries in this image; Boundary says how they are known. With an
+	// unknown boundary both are 0 and the whole history is the image's.
+	Layers     int      `json:"layers"`
+	Entries    int      `json:"entries"`
+	Boundary   string   `json:"boundary"`
+	Confidence string   `json:"confidence,omitempty"`
+	Signals    []string `json:"signals,omitempty"`
+	// Evidence says why, in full; Caveats say what the answer cannot tell.
+	Evidence []string `json:"evidence"`
+	Caveats  []string `json:"caveats,omitempty"`
+}
+
+// Ref renders the FROM reference: name@digest when the digest is
+// corroborated, the name, or scratch.
+func (b Base) Ref() string {
+	switch {
+	case b.Kind != KindBase || b.Name == "":
+		return "scratch"
+	case b.Digest != "" && !strings.Contains(b.Name, "@"):
+		return b.Name + "@" + b.Digest
+	}
+	return b.Name
 }
 
 // NoteMatchNotProof is always attached when a chain match is used.
@@ -125,199 +188,27 @@ const NoteMatchNotProof = "a chain match means this image's bottom layers are by
 
 // Resolve computes the lineage of in.Image. cat may be nil (no catalog).
 func Resolve(ctx context.Context, cat catalog.Catalog, in Input) (*Result, error) {
-	img := in.Image
-	if img == nil {
+	if in.Image == nil {
 		return nil, fmt.Errorf("lineage: no image")
 	}
-	n := len(img.Layers)
-	r := &Result{Image: img.Reference, Digest: img.ManifestDigest, Platform: img.Platform.String(), Layers: n}
-
-	var chainSteps []Step
-	shared := 0
-	if cat != nil && n > 0 {
-		var err error
-		if chainSteps, r.Identical, err = chainMatches(ctx, cat, img, stepsOf(img)); err != nil {
-			return nil, err
-		}
-		if len(chainSteps) > 0 || len(r.Identical) > 0 {
-			r.Notes = append(r.Notes, NoteMatchNotProof)
-		}
-		if shared, err = sharedDepth(ctx, cat, img); err != nil {
-			return nil, err
-		}
+	rs := newResolver(ctx, cat, in.Image)
+	if err := rs.matchChains(); err != nil {
+		return nil, err
 	}
-	chainNearest := 0
-	if len(chainSteps) > 0 {
-		chainNearest = chainSteps[0].Layers
-	}
-	bounds := boundaries(img)
-	var above []int // boundaries above the nearest catalogued ancestor
-	for _, b := range bounds {
-		if b > chainNearest && b < n {
-			above = append(above, b)
-		}
-	}
-
-	steps, direct, err := reconcile(ctx, cat, declarations(img, in.Materials), chainSteps, &r.Notes)
+	steps, direct, err := rs.reconcile(rs.declarations(in.Materials))
 	if err != nil {
 		return nil, err
 	}
-	if direct != nil && len(steps) > 0 && len(above) == 0 && (direct.Layers == 0 || direct.Layers == chainNearest) {
-		// The builder named a base the catalog holds under another name or
-		// digest (a registry copy re-encoded, a mirror): nothing in the
-		// history marks an image between, so the declared base is taken to
-		// be the one whose layers match, and both names are shown.
-		s := &steps[0]
-		s.Names = append(direct.Names, s.Names...)
-		s.Signals = append(direct.Signals, s.Signals...)
-		s.Evidence = append(direct.Evidence, s.Evidence...)
-		s.Evidence = append(s.Evidence, fmt.Sprintf("%s is not catalogued under that name or digest; with no sign of another image in between, it is taken to be the matched %s", direct.Names[0].Ref, steps[0].Names[len(direct.Names)].Ref))
-		direct = nil
+	steps = rs.placeDirect(steps, direct)
+	steps = rs.addFingerprint(steps)
+	steps = rs.addUnnamed(steps)
+	for i := range steps {
+		rs.settle(&steps[i])
 	}
-	if direct != nil {
-		// The builder named the direct parent but the catalog does not
-		// hold it: its size comes from buildah's record, else from the
-		// topmost history boundary (a guess, and said to be one).
-		if direct.Layers == 0 && len(above) > 0 {
-			k := above[len(above)-1]
-			direct.Layers = k
-			direct.Entries = closerIndex(img, k) + 1
-			direct.Evidence = append(direct.Evidence, fmt.Sprintf("its %d layers are guessed from the history: a %s step closes an image there", k, closerAt(img, k)))
-			above = above[:len(above)-1]
-		}
-		if direct.Layers > 0 {
-			above = below(above, direct.Layers)
-		}
-		steps = append([]Step{*direct}, steps...)
+	if steps != nil {
+		rs.r.Ancestry = steps
 	}
-	if len(steps) == 0 {
-		// Nothing names any ancestor: a base fingerprint is the best left,
-		// and it stands in for the boundary it explains.
-		if fp, ok := fingerprint(img); ok {
-			steps = append(steps, fp)
-			above = without(above, fp.Layers)
-		}
-	}
-	if shared > chainNearest && shared < n && !contains(above, shared) && (direct == nil || direct.Layers != shared) {
-		above = append(above, shared)
-		sort.Ints(above)
-	}
-	// Ancestors the history or the catalog shows but nothing names: say
-	// so instead of silently skipping a generation.
-	for _, k := range above {
-		var sig, ev []string
-		if contains(bounds, k) {
-			sig = append(sig, SignalBoundary)
-			ev = append(ev, fmt.Sprintf("history: an image ends after layer %d (a %s step closes it and more layers follow)", k, closerAt(img, k)))
-		}
-		if k == shared {
-			sig = append(sig, SignalChain)
-			ev = append(ev, fmt.Sprintf("catalog: another catalogued image shares exactly the first %d layers without being this image's ancestor, so a common parent of %d layers exists", k, k))
-		}
-		u := Step{Layers: k, Signals: sig, Confidence: Guess, Evidence: ev, Unknown: true}
-		if c := closerIndex(img, k); c >= 0 {
-			u.Entries = c + 1
-		}
-		named := false
-		for _, st := range steps {
-			named = named || (!st.Unknown && st.Layers > 0 && st.Layers < k)
-		}
-		steps = insertByLayers(steps, u)
-		if named {
-			r.Notes = append(r.Notes, fmt.Sprintf("an intermediate parent is unknown: the image of the first %d layers is not in the catalog and nothing names it", k))
-		} else {
-			r.Notes = append(r.Notes, fmt.Sprintf("an ancestor of %d layers is unknown: it is not in the catalog and nothing names it", k))
-		}
-	}
-	if len(steps) == 0 {
-		r.Notes = append(r.Notes, "base unknown: no provenance, base annotation, buildah or buildinfo record; no catalogued image matches the layers; no known base fingerprint in the history")
-	}
-	r.Ancestry = steps
-	return r, nil
-}
-
-func without(xs []int, x int) []int {
-	var out []int
-	for _, v := range xs {
-		if v != x {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// below keeps the boundaries under k.
-func below(bs []int, k int) []int {
-	var out []int
-	for _, b := range bs {
-		if b < k {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-// Base returns the nearest ancestor for a FROM line, ok=false when none.
-func (r *Result) Base() (Base, bool) {
-	for _, s := range r.Ancestry {
-		if s.Unknown {
-			// The nearest ancestor is nameless: FROM must name something,
-			// so fall through to the nearest named one, and say so.
-			continue
-		}
-		b := Base{Name: s.Name(), Layers: s.Layers, Entries: s.Entries, Confidence: s.Confidence}
-		if len(s.Names) > 0 {
-			b.Digest = s.Names[0].Digest
-			if s.Names[0].Index != "" {
-				b.Digest = s.Names[0].Index
-			}
-		}
-		ev := fmt.Sprintf("%s (%s)", strings.Join(s.Evidence, "; "), s.Confidence)
-		if len(s.Names) > 1 {
-			var others []string
-			for _, n := range s.Names[1:] {
-				others = append(others, n.Ref)
-			}
-			ev += "; equally matched: " + strings.Join(others, ", ")
-		}
-		if r.Ancestry[0].Unknown {
-			ev += fmt.Sprintf("; an unnamed intermediate parent of %d layers sits between", r.Ancestry[0].Layers)
-		}
-		b.Evidence = ev
-		return b, true
-	}
-	return Base{}, false
-}
-
-func contains(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-// insertByLayers keeps the ancestry ordered nearest (most layers) first.
-// A step of unknown size (0 layers) is a declared direct parent whose
-// size nothing tells, so it stays nearest.
-func insertByLayers(steps []Step, s Step) []Step {
-	key := func(st Step) int {
-		if st.Layers == 0 {
-			return math.MaxInt
-		}
-		return st.Layers
-	}
-	steps = append(steps, s)
-	sort.SliceStable(steps, func(i, j int) bool { return key(steps[i]) > key(steps[j]) })
-	return steps
-}
-
-// stepsOf lists created_by of every history entry.
-func stepsOf(img *image.Image) []string {
-	out := make([]string, len(img.History))
-	for i, h := range img.History {
-		out[i] = h.CreatedBy
-	}
-	return out
+	rs.r.From = rs.chooseFrom()
+	rs.closingNotes()
+	return rs.r, nil
 }

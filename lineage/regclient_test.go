@@ -90,9 +90,8 @@ func TestRegclientSharedLayer(t *testing.T) {
 			t.Errorf("%s: history verdict %q without history", n.Ref, n.History)
 		}
 	}
-	b, _ := r.Base()
-	if !strings.Contains(b.Evidence, "equally matched: registry.example.org/testrepo:b2") {
-		t.Errorf("base evidence hides the second candidate: %s", b.Evidence)
+	if b := r.From; !strings.Contains(strings.Join(b.Caveats, "\n"), "equally matched: registry.example.org/testrepo:b2") {
+		t.Errorf("the FROM answer hides the second candidate: %q", b.Caveats)
 	}
 
 	// v3's index carries base annotations whose name (b3) and digest (b1's

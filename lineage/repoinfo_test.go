@@ -173,15 +173,15 @@ func TestRepoInfoBase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, ok := r.Base()
-		if !ok || b.Name != tt.name || b.Layers != tt.layers || b.Entries != tt.entry {
+		b := r.From
+		if b.Kind != KindBase || b.Name != tt.name || b.Layers != tt.layers || b.Entries != tt.entry {
 			t.Errorf("%s: base %+v", tt.file, b)
 		}
 		if tt.digest != "" && b.Digest != tt.digest {
 			t.Errorf("%s: base digest %s, want %s", tt.file, b.Digest, tt.digest)
 		}
-		if tt.file == "nginx/remote/1.23.3-alpine.md" && !strings.Contains(b.Evidence, "unnamed intermediate parent of 6 layers") {
-			t.Errorf("nginx:alpine base evidence does not mention the unknown parent: %s", b.Evidence)
+		if tt.file == "nginx/remote/1.23.3-alpine.md" && !strings.Contains(strings.Join(b.Caveats, "\n"), "unnamed intermediate parent of 6 layers") {
+			t.Errorf("nginx:alpine FROM answer does not mention the unknown parent: %q", b.Caveats)
 		}
 	}
 }

@@ -37,6 +37,12 @@
 # docker29-buildkit is docker29's built-in BuildKit, driven by the standalone
 # buildx that install-deps.sh builds (STRATA_DOCKER29_BUILDX overrides it),
 # with a max-mode provenance attestation.
+# buildah and podman come in every layer mode their users pick: buildah
+# (plain `buildah bud`: no --layers, one commit per stage, history entries for
+# all but the last step recorded as empty), buildah-layers, buildah-squash,
+# buildah-squash-all (podman build --squash-all), podman (podman build, whose
+# default is --layers) and podman-nolayers (podman build --layers=false
+# --format docker: the one-commit shape in a Docker-format image).
 #
 # Idempotent: an image is rebuilt only when its Dockerfile directory,
 # busybox, the builder or this script's STAMP_VERSION changed, or when one of
@@ -66,9 +72,11 @@ for c in "${STRATA_TOOLS:-$HOME/.cache/strata/tools}/bin/crane" "$(dirname "$BUI
 	if [[ -z $CRANE && -x $c ]]; then CRANE=$c; fi
 done
 
-ALL_BUILDERS=(classic buildkit-dockerd buildkit buildkit-provenance podman buildah-layers buildah-squash buildah-squash-all docker29-buildkit)
-# Build order matters: child is FROM the parent the same builder pushed.
-ALL_NAMES=(single multistage chmod heredoc parent child)
+ALL_BUILDERS=(classic buildkit-dockerd buildkit buildkit-provenance podman podman-nolayers buildah buildah-layers buildah-squash buildah-squash-all docker29-buildkit)
+# Build order matters: child is FROM the parent the same builder pushed;
+# crosschild is FROM another builder's parent (see crossparent), so those
+# builders come earlier in ALL_BUILDERS.
+ALL_NAMES=(single multistage chmod heredoc parent child crosschild)
 
 log() { printf 'build-test-images: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -80,10 +88,12 @@ mkdir -p "$OUT"
 # measured here. The classic builder refuses COPY --chmod ("requires
 # BuildKit"); only the standalone BuildKit's and docker29's Dockerfile
 # frontends know heredocs (dockerd 20.10's BuildKit 0.8 and buildah 1.28 read
-# "mkdir" as an instruction).
+# "mkdir" as an instruction). crosschild is only for the one-commit
+# builders, once the other builder's parent exists.
 supports() {
 	case "$2" in
 	heredoc) [[ $1 == buildkit || $1 == buildkit-provenance || $1 == docker29-buildkit ]] ;;
+	crosschild) [[ -n $(crossparent "$1") && -f $OUT/parent/$(crossparent "$1")/refs.json ]] ;;
 	chmod) [[ $1 != classic ]] ;;
 	*) return 0 ;;
 	esac
@@ -94,7 +104,7 @@ available() {
 	case "$1" in
 	classic | buildkit-dockerd) [[ -n $DOCKER_HOST_SOCK ]] ;;
 	buildkit | buildkit-provenance) [[ -n $BK_ADDR ]] && command -v "$BUILDCTL" >/dev/null ;;
-	podman | buildah-*) command -v podman >/dev/null && command -v buildah >/dev/null ;;
+	podman | podman-* | buildah | buildah-*) command -v podman >/dev/null && command -v buildah >/dev/null ;;
 	docker29-buildkit) [[ -n $DOCKER29_HOST_SOCK && -x $BUILDX29 ]] ;;
 	*) return 1 ;;
 	esac
@@ -105,10 +115,22 @@ dk() { DOCKER_HOST=$DOCKER_HOST_SOCK "$DOCKER_CLASSIC" "$@"; }
 dk29() { DOCKER_HOST=$DOCKER29_HOST_SOCK "$DOCKER_CLASSIC" "$@"; }
 bctl() { "$BUILDCTL" --addr "$BK_ADDR" "$@"; }
 
+# crossparent BUILDER: whose parent the one-commit builders' crosschild is
+# built FROM — a builder writing another history format (the classic
+# builder's two-space #(nop), BuildKit's), so that format changes where the
+# base ends.
+crossparent() {
+	case "$1" in
+	buildah) echo classic ;;
+	podman-nolayers) echo buildkit ;;
+	esac
+}
+
 build_args() { # NAME BUILDER -> lines KEY=VALUE
 	case "$1" in
 	single) printf '%s\n' "SPACED=two words here" ;;
 	child) printf '%s\n' "PARENT=$REG/strata-test/parent:$2" ;;
+	crosschild) printf '%s\n' "PARENT=$REG/strata-test/parent:$(crossparent "$2")" ;;
 	esac
 }
 
@@ -123,6 +145,7 @@ key() {
 		sha256sum <"$BUSYBOX"
 		build_args "$1" "$2"
 		if [[ $1 == child ]]; then cat "$OUT/parent/$2/key" 2>/dev/null || true; fi
+		if [[ $1 == crosschild ]]; then cat "$OUT/parent/$(crossparent "$2")/key" 2>/dev/null || true; fi
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -200,12 +223,17 @@ build() {
 		bctl build --progress=quiet --frontend dockerfile.v0 \
 			--local context="$ctx" --local dockerfile="$ctx" "${bargs[@]}" "${outs[@]}" >/dev/null
 		;;
-	podman)
-		podman build -q --network=none --format docker "${dargs[@]}" -t "$ref" "$ctx" >/dev/null
+	podman | podman-nolayers)
+		local -a layers=()
+		[[ $builder == podman-nolayers ]] && layers=(--layers=false)
+		podman build -q --network=none --format docker "${layers[@]}" "${dargs[@]}" -t "$ref" "$ctx" >/dev/null
 		podman push -q --tls-verify=false "$ref" >/dev/null
 		;;
-	buildah-layers | buildah-squash | buildah-squash-all)
-		local mode=--layers
+	buildah | buildah-layers | buildah-squash | buildah-squash-all)
+		# buildah bud's default is no --layers: the plain buildah builder
+		# passes no mode at all.
+		local mode=
+		[[ $builder == buildah-layers ]] && mode=--layers
 		[[ $builder == buildah-squash ]] && mode=--squash
 		[[ $builder == buildah-squash-all ]] && mode=--squash-all
 		# buildah's default OCI format: HEALTHCHECK, SHELL and ONBUILD are
@@ -215,7 +243,7 @@ build() {
 		if [[ $mode == --squash-all ]]; then
 			podman build -q --network=none --squash-all "${dargs[@]}" -t "$ref" "$ctx" >/dev/null
 		else
-			buildah bud -q --network=none "$mode" "${dargs[@]}" -t "$ref" "$ctx" >/dev/null
+			buildah bud -q --network=none ${mode:+"$mode"} "${dargs[@]}" -t "$ref" "$ctx" >/dev/null
 		fi
 		buildah push -q --tls-verify=false "$ref" "docker://$ref" >/dev/null
 		;;
@@ -252,7 +280,7 @@ place() {
 		refs[docker-archive-zstd]=$dir/docker-save.tar.zst
 	fi
 	case $builder in
-	podman | buildah-*) ;;
+	podman | podman-* | buildah | buildah-*) ;;
 	*) podman pull -q --tls-verify=false "$ref" >/dev/null ;;
 	esac
 	if [[ -n $PODMAN_HOST_SOCK ]]; then refs[podman-daemon]=docker-daemon:$ref; fi

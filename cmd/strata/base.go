@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -59,7 +58,9 @@ Each platform of a multi-platform image is resolved on its own
 					if i > 0 {
 						fmt.Fprintln(w)
 					}
-					printLineage(w, r)
+					if err := lineage.WriteText(w, r); err != nil {
+						return err
+					}
 				}
 				return nil
 			})
@@ -68,57 +69,4 @@ Each platform of a multi-platform image is resolved on its own
 	a.addCatalogFlag(cmd)
 	cmd.Flags().BoolVar(&allPlatforms, "all-platforms", false, "resolve every platform of a multi-platform image")
 	return cmd
-}
-
-func printLineage(w io.Writer, r *lineage.Result) {
-	fmt.Fprintf(w, "%s (%s, %s)\n", r.Image, r.Platform, count(r.Layers, "layer"))
-	if len(r.Ancestry) == 0 {
-		fmt.Fprintln(w, "base: unknown")
-	}
-	for i, s := range r.Ancestry {
-		label := "base"
-		if i > 0 {
-			label = "  ←"
-		}
-		fmt.Fprintf(w, "%s %s  [%s; %s; %s]\n", label, stepName(s), stepLayers(s), s.Confidence, strings.Join(s.Signals, "+"))
-		if !s.Unknown && len(s.Names) > 0 {
-			if d := s.Names[0].Digest; d != "" {
-				fmt.Fprintf(w, "       digest %s\n", d)
-			}
-			if d := s.Names[0].Index; d != "" {
-				fmt.Fprintf(w, "       index  %s\n", d)
-			}
-		}
-		for _, e := range s.Evidence {
-			fmt.Fprintf(w, "       %s\n", e)
-		}
-	}
-	if len(r.Identical) > 0 {
-		var names []string
-		for _, n := range r.Identical {
-			names = append(names, n.Ref+" ("+n.Platform+")")
-		}
-		fmt.Fprintf(w, "identical: %s\n", strings.Join(names, ", "))
-	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
-	}
-}
-
-func stepName(s lineage.Step) string {
-	if s.Unknown {
-		return "unknown image"
-	}
-	var names []string
-	for _, n := range s.Names {
-		names = append(names, n.Ref)
-	}
-	return strings.Join(names, " = ")
-}
-
-func stepLayers(s lineage.Step) string {
-	if s.Layers > 0 {
-		return count(s.Layers, "layer")
-	}
-	return "? layers"
 }

@@ -279,7 +279,7 @@ func TestLineageBaseForDockerfile(t *testing.T) {
 	if b.Ref() != "debian:bullseye-slim@sha256:98d3b4b0cee264301eb1354e0b549323af2d0633e1c43375d0b25c01826b6790" || b.Layers != 1 || b.Entries != 2 {
 		t.Errorf("base %+v (ref %s)", *b, b.Ref())
 	}
-	if !strings.Contains(b.Evidence, "blob chain") {
+	if !strings.Contains(strings.Join(b.Evidence, " "), "blob chain") {
 		t.Errorf("evidence %q", b.Evidence)
 	}
 }

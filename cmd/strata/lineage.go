@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/strata-tool/strata/catalog"
-	"github.com/strata-tool/strata/dockerfile"
 	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/lineage"
 	"github.com/strata-tool/strata/provenance"
@@ -46,11 +45,10 @@ func resolveLineage(ctx context.Context, cat catalog.Catalog, where string, img 
 	return r, nil
 }
 
-// fromBase is what `strata dockerfile` prints FROM: the lineage's nearest
-// named ancestor, never a guess (a FROM line names its base with
-// authority; `strata base` still shows guesses). A catalog that cannot be
-// read costs only the chain matches: the builder's own records still count.
-func (a *app) fromBase(ctx context.Context, img *image.Image, prov *provenance.Provenance, warn func(string)) *dockerfile.Base {
+// fromBase is what `strata dockerfile` prints FROM: the lineage's one FROM
+// answer (the same `strata base` gives). A catalog that cannot be read
+// costs only the chain matches: the builder's own records still count.
+func (a *app) fromBase(ctx context.Context, img *image.Image, prov *provenance.Provenance, warn func(string)) *lineage.Base {
 	cat, where, err := a.openCatalog(ctx, false)
 	if err != nil {
 		warn(fmt.Sprintf("catalog unreadable, naming the base without it: %v", err))
@@ -68,9 +66,5 @@ func (a *app) fromBase(ctx context.Context, img *image.Image, prov *provenance.P
 		warn(fmt.Sprintf("base image not resolved: %v", err))
 		return nil
 	}
-	b, ok := r.Base()
-	if !ok || b.Confidence == lineage.Guess {
-		return nil
-	}
-	return &dockerfile.Base{Name: b.Name, Digest: b.Digest, Layers: b.Layers, Entries: b.Entries, Evidence: b.Evidence}
+	return &r.From
 }

@@ -17,8 +17,10 @@ type BuiltImage struct {
 	// Builder is one of: classic, buildkit-dockerd (dockerd's BuildKit 0.8),
 	// buildkit (standalone 0.34), buildkit-provenance (standalone with
 	// attest:provenance=mode=max), docker29-buildkit (Docker 29's own
-	// BuildKit via buildx, with provenance), podman, buildah-layers,
-	// buildah-squash, buildah-squash-all.
+	// BuildKit via buildx, with provenance), podman (podman build: --layers
+	// by default), podman-nolayers (podman build --layers=false --format
+	// docker), buildah (plain buildah bud: no --layers, one commit),
+	// buildah-layers, buildah-squash, buildah-squash-all.
 	Builder string `json:"builder"`
 	// Dockerfile is the absolute path of the Dockerfile it was built from.
 	Dockerfile string `json:"dockerfile"`

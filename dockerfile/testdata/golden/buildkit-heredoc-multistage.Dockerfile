@@ -1,7 +1,8 @@
 # Dockerfile reconstructed by strata from buildkit-0.34 (heredoc, COPY --chmod, multi-stage, build args, ONBUILD) (linux/amd64)
 # order from the image history, final values from the image config; # notes mark what was guessed or lost
 # FROM scratch: every layer has a history entry and the first one adds files to an empty file system
-# base image not identified by name: any base image's own steps are included below
+# no base image is named: had the image been built FROM one whose steps are all in this history,
+#   those steps are counted here as this image's own
 FROM scratch
 # layer 0: 1.0 kB, sha256:000000000000…
 COPY busybox /bin/busybox

@@ -1,7 +1,8 @@
 # Dockerfile reconstructed by strata from Windows classic build on a Windows base (windows/amd64)
 # order from the image history, final values from the image config; # notes mark what was guessed or lost
 # FROM scratch: the first layer is its own root file system (Windows base layer)
-# base image not identified by name: any base image's own steps are included below
+# no base image is named: had the image been built FROM one whose steps are all in this history,
+#   those steps are counted here as this image's own
 FROM scratch
 # layer 0: 1.0 kB, sha256:000000000000…
 # [base-rootfs] Apply image 10.0.17763.5696 — Windows base layer
