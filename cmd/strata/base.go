@@ -26,47 +26,50 @@ Each platform of a multi-platform image is resolved on its own
   strata base --all-platforms -o json ghcr.io/o/app:v2
   strata base --catalog ./bases.db ./app.tar`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
-			cat, where, err := a.openCatalog(ctx, false)
-			if err != nil {
-				return err
-			}
-			if cat != nil {
-				defer cat.Close()
-			}
-			srcs, err := a.openPlatforms(ctx, args[0], allPlatforms)
-			if err != nil {
-				return err
-			}
-			defer closeAll(srcs)
-			var results []*lineage.Result
-			for _, src := range srcs {
-				r, err := resolveLineage(ctx, cat, where, src.Image(), readProvenance(ctx, src, warn))
-				if err != nil {
-					return err
-				}
-				results = append(results, r)
-			}
-			var v any = results
-			if !allPlatforms {
-				v = results[0]
-			}
-			return a.emit(cmd.OutOrStdout(), v, func(w io.Writer) error {
-				for i, r := range results {
-					if i > 0 {
-						fmt.Fprintln(w)
-					}
-					if err := lineage.WriteText(w, r); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runBase(cmd, args[0], allPlatforms) },
 	}
 	a.addCatalogFlag(cmd)
 	cmd.Flags().BoolVar(&allPlatforms, "all-platforms", false, "resolve every platform of a multi-platform image")
 	return cmd
+}
+
+// runBase resolves the lineage of each selected platform.
+func (a *app) runBase(cmd *cobra.Command, ref string, allPlatforms bool) error {
+	ctx := cmd.Context()
+	warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
+	cat, where, err := a.openCatalog(ctx, false)
+	if err != nil {
+		return err
+	}
+	if cat != nil {
+		defer cat.Close()
+	}
+	srcs, err := a.openPlatforms(ctx, ref, allPlatforms)
+	if err != nil {
+		return err
+	}
+	defer closeAll(srcs)
+	var results []*lineage.Result
+	for _, src := range srcs {
+		r, err := resolveLineage(ctx, cat, where, src.Image(), readProvenance(ctx, src, warn))
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	var v any = results
+	if !allPlatforms {
+		v = results[0]
+	}
+	return a.emit(cmd.OutOrStdout(), v, func(w io.Writer) error {
+		for i, r := range results {
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			if err := lineage.WriteText(w, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
