@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/reference"
 )
 
 // declaration is one base the builder wrote down.
@@ -128,11 +129,11 @@ func withDigest(ref, digest string) string {
 // isFrontend spots the Dockerfile frontend image (# syntax=…), which
 // provenance and buildinfo list among the inputs but is not a base.
 func isFrontend(ref string) bool {
-	r := normalize(ref)
-	repo, _, _ := strings.Cut(r, "@")
-	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
-		repo = repo[:i]
+	n, err := reference.ParseName(ref)
+	if err != nil {
+		return false
 	}
+	repo := n.FamiliarRepository()
 	return repo == "docker/dockerfile" || repo == "docker/dockerfile-upstream"
 }
 
@@ -171,36 +172,4 @@ func buildInfo(raw []byte) []buildSource {
 		}
 	}
 	return out
-}
-
-// normalize drops the default registry and library/ namespace so
-// "docker.io/library/debian:bullseye" and "debian:bullseye" compare equal.
-func normalize(ref string) string {
-	for _, p := range []string{"docker.io/", "index.docker.io/", "registry-1.docker.io/"} {
-		ref = strings.TrimPrefix(ref, p)
-	}
-	ref = strings.TrimPrefix(ref, "library/")
-	if name, d, ok := strings.Cut(ref, "@"); ok {
-		// name:tag@digest: the digest decides; keep both for display.
-		return name + "@" + d
-	}
-	return ref
-}
-
-// sameRef compares a declared reference with a catalogued one, treating a
-// missing tag as "latest" on either side.
-func sameRef(declared, catalogued string) bool {
-	a, b := normalize(declared), normalize(catalogued)
-	a, _, _ = strings.Cut(a, "@")
-	b, _, _ = strings.Cut(b, "@")
-	if a == b {
-		return true
-	}
-	withTag := func(r string) string {
-		if i := strings.LastIndex(r, ":"); i > strings.LastIndex(r, "/") {
-			return r
-		}
-		return r + ":latest"
-	}
-	return withTag(a) == withTag(b)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/reference"
 )
 
 // reconcile folds the builder's declarations into the chain matches. A
@@ -96,7 +97,7 @@ func (rs *resolver) verify(steps []Step, i, j int, d declaration) {
 		s.Names[0] = n
 		s.Evidence = append(s.Evidence, fmt.Sprintf("the %s names %s among the images with these layers", d.signal, n.Ref))
 	}
-	if len(d.refs) == 1 && !sameRef(d.refs[0], s.Names[0].Ref) {
+	if len(d.refs) == 1 && !reference.SameTag(d.refs[0], s.Names[0].Ref) {
 		*notes = append(*notes, fmt.Sprintf("the %s's name (%s) and digest (%s) disagree: the digest and the layers point at %s", d.signal, d.refs[0], d.digest, s.Names[0].Ref))
 	}
 	if i > 0 {
@@ -195,7 +196,7 @@ func findDeclared(steps []Step, d declaration) (int, int) {
 	for i, s := range steps {
 		for j, n := range s.Names {
 			for _, r := range d.refs {
-				if sameRef(r, n.Ref) {
+				if reference.SameTag(r, n.Ref) {
 					return i, j
 				}
 			}
@@ -210,7 +211,7 @@ func agrees(s Step, d declaration) bool {
 			return true
 		}
 		for _, r := range d.refs {
-			if sameRef(r, n.Ref) {
+			if reference.SameTag(r, n.Ref) {
 				return true
 			}
 		}
@@ -228,7 +229,7 @@ func catalogHas(rs *resolver, d declaration) (bool, error) {
 	}
 	for _, e := range es {
 		for _, ref := range d.refs {
-			if sameRef(ref, e.Ref()) {
+			if reference.SameTag(ref, e.Ref()) {
 				return true, nil
 			}
 		}
@@ -240,11 +241,11 @@ func catalogHas(rs *resolver, d declaration) (bool, error) {
 // layers are not this image's bottom layers.
 func noteContradiction(ctx context.Context, cat catalog.Catalog, d declaration, notes *[]string) error {
 	for _, ref := range d.refs {
-		f := catalog.ParseFilter(strings.TrimPrefix(normalize(ref), "@"))
-		if f.Name == "" {
+		n, err := reference.ParseName(ref)
+		if err != nil {
 			continue
 		}
-		es, err := cat.List(ctx, catalog.Filter{Name: f.Name, Tag: f.Tag, Limit: 5})
+		es, err := cat.List(ctx, catalog.Filter{Name: n.FamiliarRepository(), Tag: n.ExplicitTag(), Limit: 5})
 		if err != nil {
 			return fmt.Errorf("lineage: %w", err)
 		}

@@ -219,3 +219,22 @@ func MatchesStored(want, stored string) bool {
 	}
 	return SameName(want, stored)
 }
+
+// SameTag reports whether two name strings are the same repository at the
+// same tag, a missing tag being latest and any digest ignored: how a
+// declared base ("debian", docker.io/library/debian:latest@sha256:…) is
+// matched with a catalogued name:tag. Unparsable names compare as written.
+func SameTag(a, b string) bool {
+	na, errA := ParseName(a)
+	nb, errB := ParseName(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	tag := func(n Name) string {
+		if n.tag == "" {
+			return "latest"
+		}
+		return n.tag
+	}
+	return na.SameRepository(nb) && tag(na) == tag(nb)
+}

@@ -142,3 +142,21 @@ func TestNotLocal(t *testing.T) {
 		t.Errorf("nginx: unexpected hint %q", NotLocal(r))
 	}
 }
+
+func TestSameTag(t *testing.T) {
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"debian", "debian:latest", true},
+		{"docker.io/library/debian:bullseye@" + d, "debian:bullseye", true},
+		{"debian@" + d, "debian:bullseye", false}, // no tag written is latest
+		{"debian@" + d, "debian", true},
+		{"127.0.0.1:5000/x/parent:classic", "127.0.0.1:5000/x/parent:buildah", false},
+	} {
+		if got := SameTag(c.a, c.b); got != c.same {
+			t.Errorf("SameTag(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}
