@@ -140,6 +140,14 @@ func (e Entry) Validate() error {
 	return nil
 }
 
+// MaxLayers is the most layers a catalogued image may have. Container
+// runtimes stop near 128 (overlayfs stacks no deeper), so anything beyond
+// is a synthetic or hostile image; the bound keeps every lookup a single
+// bounded statement however many layers the looked-up image has, and is
+// within what PostgreSQL can index (a B-tree key of at most ~2.7 kB, two
+// bytes of path per layer).
+const MaxLayers = 1024
+
 // ValidateShape is Validate without checking each chain ID's form, for
 // stores that check it anyway while encoding them.
 func (e Entry) ValidateShape() error {
@@ -148,6 +156,9 @@ func (e Entry) ValidateShape() error {
 	}
 	if len(e.ChainIDs) == 0 && len(e.BlobChainIDs) == 0 {
 		return fmt.Errorf("catalog entry %s: no layer chain (an image with no layers cannot be matched)", e.Ref())
+	}
+	if n := e.Layers(); n > MaxLayers {
+		return fmt.Errorf("catalog entry %s: %d layers; the catalog holds images of at most %d (no runtime stacks that many)", e.Ref(), n, MaxLayers)
 	}
 	if len(e.ChainIDs) > 0 && len(e.BlobChainIDs) > 0 && len(e.ChainIDs) != len(e.BlobChainIDs) {
 		return fmt.Errorf("catalog entry %s: %d diff_id chain IDs but %d blob chain IDs", e.Ref(), len(e.ChainIDs), len(e.BlobChainIDs))

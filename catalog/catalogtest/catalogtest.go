@@ -45,6 +45,7 @@ func Run(t *testing.T, s Store) {
 	t.Run("AgainstOracle", func(t *testing.T) { testOracle(t, s) })
 	t.Run("TruncatedKeyCollisions", func(t *testing.T) { testCollisions(t, s) })
 	t.Run("BulkLoad", func(t *testing.T) { testBulk(t, s) })
+	t.Run("ManyLayers", func(t *testing.T) { testManyLayers(t, s) })
 	t.Run("KillDuringImport", func(t *testing.T) { testKill(t, s) })
 }
 
