@@ -33,6 +33,8 @@ type Store struct {
 	New func(t *testing.T) (catalog.Catalog, string)
 	// Reopen opens an existing catalog by spec.
 	Reopen func(ctx context.Context, spec string) (catalog.Catalog, error)
+	// ReopenReadOnly opens an existing catalog by spec for reading only.
+	ReopenReadOnly func(ctx context.Context, spec string) (catalog.Catalog, error)
 }
 
 // Run runs the whole suite.
@@ -41,6 +43,7 @@ func Run(t *testing.T, s Store) {
 	t.Run("SingleChainKinds", func(t *testing.T) { testSingleKinds(t, s) })
 	t.Run("ReplaceListRemove", func(t *testing.T) { testReplaceListRemove(t, s) })
 	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, s) })
+	t.Run("ReadOnly", func(t *testing.T) { testReadOnly(t, s) })
 	t.Run("ConcurrentAdds", func(t *testing.T) { testConcurrent(t, s) })
 	t.Run("AgainstOracle", func(t *testing.T) { testOracle(t, s) })
 	t.Run("TruncatedKeyCollisions", func(t *testing.T) { testCollisions(t, s) })

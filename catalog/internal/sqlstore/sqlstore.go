@@ -4,7 +4,7 @@
 //
 // Layout: one row per entry in table images. Besides the full chains (32
 // raw bytes per chain ID) each row carries a "path" per chain kind: the
-// first 8 bytes of every chain ID, concatenated. The path of an image's
+// first pathLen bytes of every chain ID, concatenated. The path of an image's
 // first k layers is a byte prefix of its path, so one B-tree index on the
 // path keys every prefix of every chain at the cost of one index entry per
 // image:
@@ -56,8 +56,19 @@ type Dialect struct {
 	// planned lookups on a million-row table with an empty table's
 	// statistics until autovacuum caught up.
 	AfterBulk []string
-	// HasImages is a query returning whether table images exists.
-	HasImages string
+	// HasTable is a query returning whether the table named by its one
+	// parameter exists.
+	HasTable string
+	// Columns is a query listing the columns of the table named by its
+	// one parameter.
+	Columns string
+	// OtherTables, where set, lists tables that are neither strata's nor
+	// the engine's: in an embedded file any is another program's, while
+	// a server database is routinely shared (PostgreSQL leaves it empty).
+	OtherTables string
+	// Stamp statements mark a database as strata's, run at every
+	// read-write open (SQLite's application_id).
+	Stamp []string
 	// HasIndex is a query returning whether the index named by its one
 	// parameter exists.
 	HasIndex string
@@ -69,8 +80,9 @@ type Dialect struct {
 
 // Store is a catalog.Catalog over database/sql.
 type Store struct {
-	db *sql.DB
-	d  Dialect
+	db       *sql.DB
+	d        Dialect
+	readOnly bool
 
 	// Lookups are prepared once per distinct query text (one per chain
 	// length): parsing SQL was an eighth of a lookup's CPU.
@@ -184,6 +196,9 @@ func (s *Store) Each(ctx context.Context, fn func(catalog.Entry) error) error {
 
 // Remove implements catalog.Catalog.
 func (s *Store) Remove(ctx context.Context, f catalog.Filter) (int, error) {
+	if s.readOnly {
+		return 0, catalog.ErrReadOnly
+	}
 	if f == (catalog.Filter{}) {
 		return 0, errors.New("remove: refusing an empty filter (it would empty the catalog)")
 	}
