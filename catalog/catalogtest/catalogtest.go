@@ -352,6 +352,34 @@ func testExportImport(t *testing.T, s Store) {
 		t.Error("a bare array was accepted as an export")
 	}
 	check(t, b)
+	testImportStops(t, s, buf.String())
+}
+
+// testImportStops: an import meeting a bad entry commits every entry
+// before it, in whole batches and the one it was filling, says which
+// entry, and reports exactly how many were committed.
+func testImportStops(t *testing.T, s Store, export string) {
+	ctx := context.Background()
+	lines := strings.Split(export, "\n")
+	for _, tc := range []struct {
+		name string
+		bad  string
+	}{
+		{"invalid entry", `{"name":"","chainIDs":["sha256:00"]}`},
+		{"malformed JSON", `{"name":"x",`},
+	} {
+		// Line 0 is the header, so line 151 holds entry 151.
+		bad := append(append(append([]string(nil), lines[:151]...), tc.bad+","), lines[151:]...)
+		c, _ := s.New(t)
+		n, err := catalog.Import(ctx, c, strings.NewReader(strings.Join(bad, "\n")), 64)
+		if err == nil || !strings.Contains(err.Error(), "entry 151") {
+			t.Errorf("%s: import error %v, want it to name entry 151", tc.name, err)
+		}
+		if count, _ := c.Count(ctx); n != 150 || count != 150 {
+			t.Errorf("%s: import reported %d committed, the catalog holds %d; want 150 and 150", tc.name, n, count)
+		}
+		check(t, c)
+	}
 }
 
 func testConcurrent(t *testing.T, s Store) {
