@@ -41,6 +41,7 @@ func (s *sink) List(context.Context, catalog.Filter) ([]catalog.Entry, error)   
 func (s *sink) Remove(context.Context, catalog.Filter) (int, error)                { return 0, nil }
 func (s *sink) Count(context.Context) (int, error)                                 { return s.n, nil }
 func (s *sink) Each(context.Context, func(catalog.Entry) error) error              { return nil }
+func (s *sink) Digests(context.Context, catalog.Filter, string) ([]string, error)  { return nil, nil }
 func (s *sink) Close() error                                                       { return nil }
 
 // exportStream writes a synthetic export of n entries into a pipe as it

@@ -44,6 +44,7 @@ func Run(t *testing.T, s Store) {
 	t.Run("ReplaceListRemove", func(t *testing.T) { testReplaceListRemove(t, s) })
 	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, s) })
 	t.Run("ReadOnly", func(t *testing.T) { testReadOnly(t, s) })
+	t.Run("DigestPrefixes", func(t *testing.T) { testDigestPrefixes(t, s) })
 	t.Run("ConcurrentAdds", func(t *testing.T) { testConcurrent(t, s) })
 	t.Run("AgainstOracle", func(t *testing.T) { testOracle(t, s) })
 	t.Run("TruncatedKeyCollisions", func(t *testing.T) { testCollisions(t, s) })

@@ -145,6 +145,14 @@ func placeholders(n int) string {
 }
 
 func where(f catalog.Filter) (string, []any) {
+	conds, args := conditions(f)
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func conditions(f catalog.Filter) ([]string, []any) {
 	var conds []string
 	var args []any
 	if f.Name != "" {
@@ -159,10 +167,42 @@ func where(f catalog.Filter) (string, []any) {
 		conds = append(conds, "(manifest_digest = ? OR index_digest = ? OR config_digest = ?)")
 		args = append(args, f.Digest, f.Digest, f.Digest)
 	}
-	if len(conds) == 0 {
-		return "", nil
+	return conds, args
+}
+
+// Digests implements catalog.Catalog. substr compares bytes exactly on
+// both engines, where LIKE would treat "_" as a wildcard and, in SQLite,
+// ignore case.
+func (s *Store) Digests(ctx context.Context, f catalog.Filter, prefix string) ([]string, error) {
+	if f.Digest != "" {
+		return nil, errors.New("digests: the filter already names a digest")
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	conds, fargs := conditions(f)
+	var parts []string
+	var args []any
+	for _, col := range []string{"manifest_digest", "index_digest", "config_digest"} {
+		c := append(append([]string(nil), conds...), fmt.Sprintf("substr(%s, 1, %d) = ?", col, len(prefix)))
+		parts = append(parts, "SELECT "+col+" AS d FROM images WHERE "+strings.Join(c, " AND "))
+		args = append(append(args, fargs...), prefix)
+	}
+	q := "SELECT d FROM (" + strings.Join(parts, " UNION ") + ") AS u ORDER BY d"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.bind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s catalog: digests: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("%s catalog: digests: %w", s.d.Name, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // List implements catalog.Catalog.
