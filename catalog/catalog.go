@@ -140,6 +140,14 @@ func (e Entry) Validate() error {
 	return nil
 }
 
+// MaxLayers is the most layers a catalogued image may have. Container
+// runtimes stop near 128 (overlayfs stacks no deeper), so anything beyond
+// is a synthetic or hostile image; the bound keeps every lookup a single
+// bounded statement however many layers the looked-up image has, and is
+// within what PostgreSQL can index (a B-tree key of at most ~2.7 kB, two
+// bytes of path per layer).
+const MaxLayers = 1024
+
 // ValidateShape is Validate without checking each chain ID's form, for
 // stores that check it anyway while encoding them.
 func (e Entry) ValidateShape() error {
@@ -149,6 +157,9 @@ func (e Entry) ValidateShape() error {
 	if len(e.ChainIDs) == 0 && len(e.BlobChainIDs) == 0 {
 		return fmt.Errorf("catalog entry %s: no layer chain (an image with no layers cannot be matched)", e.Ref())
 	}
+	if n := e.Layers(); n > MaxLayers {
+		return fmt.Errorf("catalog entry %s: %d layers; the catalog holds images of at most %d (no runtime stacks that many)", e.Ref(), n, MaxLayers)
+	}
 	if len(e.ChainIDs) > 0 && len(e.BlobChainIDs) > 0 && len(e.ChainIDs) != len(e.BlobChainIDs) {
 		return fmt.Errorf("catalog entry %s: %d diff_id chain IDs but %d blob chain IDs", e.Ref(), len(e.ChainIDs), len(e.BlobChainIDs))
 	}
@@ -156,46 +167,6 @@ func (e Entry) ValidateShape() error {
 		return fmt.Errorf("catalog entry %s: %d history lines for %d layers", e.Ref(), len(e.History), e.Layers())
 	}
 	return nil
-}
-
-// Filter selects entries for List and Remove. Empty fields match anything.
-type Filter struct {
-	Name string
-	Tag  string
-	// Digest matches the manifest, index or config digest.
-	Digest string
-	// Limit caps List (0: no cap).
-	Limit int
-}
-
-// ParseFilter reads "name", "name:tag", "name@sha256:…" or a bare digest.
-func ParseFilter(s string) Filter {
-	if ValidDigest(s) {
-		return Filter{Digest: s}
-	}
-	if name, d, ok := strings.Cut(s, "@"); ok {
-		return Filter{Name: name, Digest: d}
-	}
-	// The tag is after the last colon, unless that colon is a registry port.
-	if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") {
-		return Filter{Name: s[:i], Tag: s[i+1:]}
-	}
-	return Filter{Name: s}
-}
-
-// Matches reports whether e passes f (stores use it for the semantics they
-// cannot push into SQL, and tests use it as the oracle).
-func (f Filter) Matches(e Entry) bool {
-	if f.Name != "" && e.Name != f.Name {
-		return false
-	}
-	if f.Tag != "" && e.Tag != f.Tag {
-		return false
-	}
-	if f.Digest != "" && e.ManifestDigest != f.Digest && e.IndexDigest != f.Digest && e.ConfigDigest != f.Digest {
-		return false
-	}
-	return true
 }
 
 // Catalog is a store of entries, keyed by every prefix of their chains.
@@ -221,6 +192,11 @@ type Catalog interface {
 	// Each calls fn for every entry in List order (for export), stopping
 	// at the first error.
 	Each(ctx context.Context, fn func(Entry) error) error
+	// Digests returns, in order, the distinct manifest, index and config
+	// digests starting with prefix ("sha256:…") of the entries f selects,
+	// at most f.Limit of them (0: all). It is how a user's digest prefix
+	// is resolved (see Resolve); f.Digest must be empty.
+	Digests(ctx context.Context, f Filter, prefix string) ([]string, error)
 	Close() error
 }
 

@@ -18,9 +18,37 @@ func TestParseFilter(t *testing.T) {
 		{"127.0.0.1:5000/test/parent:classic", Filter{Name: "127.0.0.1:5000/test/parent", Tag: "classic"}},
 		{"debian@" + d, Filter{Name: "debian", Digest: d}},
 		{d, Filter{Digest: d}},
+		// Prefixes stay prefixes until Resolve looks them up.
+		{"sha256:00a1", Filter{Digest: "sha256:00a1"}},
+		{"debian:12@00a1", Filter{Name: "debian", Tag: "12", Digest: "00a1"}},
+		{"00a1", Filter{Name: "00a1"}},
+		// Names are compared as the catalog stores them.
+		{"docker.io/library/debian:12", Filter{Name: "debian", Tag: "12"}},
+		{"index.docker.io/bitnami/redis", Filter{Name: "bitnami/redis"}},
+		{"", Filter{}},
 	} {
 		if got := ParseFilter(tt.in); got != tt.want {
 			t.Errorf("ParseFilter(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestListDigest(t *testing.T) {
+	m := "sha256:3f5a9b1c2d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef"
+	c := "sha256:c0ffee00112233445566778899aabbccddeeff00112233445566778899aabbcc"
+	for _, tt := range []struct {
+		e      Entry
+		d      string
+		config bool
+		col    string
+	}{
+		{Entry{ManifestDigest: m, ConfigDigest: c}, m, false, "3f5a9b1c2d4e"},
+		{Entry{ConfigDigest: c}, c, true, "c0ffee001122 (config)"},
+		{Entry{}, "", false, ""},
+	} {
+		d, config := tt.e.ListDigest()
+		if d != tt.d || config != tt.config || tt.e.DigestColumn() != tt.col {
+			t.Errorf("%+v: %q %v %q", tt.e, d, config, tt.e.DigestColumn())
 		}
 	}
 }

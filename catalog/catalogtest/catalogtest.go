@@ -33,6 +33,8 @@ type Store struct {
 	New func(t *testing.T) (catalog.Catalog, string)
 	// Reopen opens an existing catalog by spec.
 	Reopen func(ctx context.Context, spec string) (catalog.Catalog, error)
+	// ReopenReadOnly opens an existing catalog by spec for reading only.
+	ReopenReadOnly func(ctx context.Context, spec string) (catalog.Catalog, error)
 }
 
 // Run runs the whole suite.
@@ -41,10 +43,13 @@ func Run(t *testing.T, s Store) {
 	t.Run("SingleChainKinds", func(t *testing.T) { testSingleKinds(t, s) })
 	t.Run("ReplaceListRemove", func(t *testing.T) { testReplaceListRemove(t, s) })
 	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, s) })
+	t.Run("ReadOnly", func(t *testing.T) { testReadOnly(t, s) })
+	t.Run("DigestPrefixes", func(t *testing.T) { testDigestPrefixes(t, s) })
 	t.Run("ConcurrentAdds", func(t *testing.T) { testConcurrent(t, s) })
 	t.Run("AgainstOracle", func(t *testing.T) { testOracle(t, s) })
 	t.Run("TruncatedKeyCollisions", func(t *testing.T) { testCollisions(t, s) })
 	t.Run("BulkLoad", func(t *testing.T) { testBulk(t, s) })
+	t.Run("ManyLayers", func(t *testing.T) { testManyLayers(t, s) })
 	t.Run("KillDuringImport", func(t *testing.T) { testKill(t, s) })
 }
 
@@ -348,6 +353,34 @@ func testExportImport(t *testing.T, s Store) {
 		t.Error("a bare array was accepted as an export")
 	}
 	check(t, b)
+	testImportStops(t, s, buf.String())
+}
+
+// testImportStops: an import meeting a bad entry commits every entry
+// before it, in whole batches and the one it was filling, says which
+// entry, and reports exactly how many were committed.
+func testImportStops(t *testing.T, s Store, export string) {
+	ctx := context.Background()
+	lines := strings.Split(export, "\n")
+	for _, tc := range []struct {
+		name string
+		bad  string
+	}{
+		{"invalid entry", `{"name":"","chainIDs":["sha256:00"]}`},
+		{"malformed JSON", `{"name":"x",`},
+	} {
+		// Line 0 is the header, so line 151 holds entry 151.
+		bad := append(append(append([]string(nil), lines[:151]...), tc.bad+","), lines[151:]...)
+		c, _ := s.New(t)
+		n, err := catalog.Import(ctx, c, strings.NewReader(strings.Join(bad, "\n")), 64)
+		if err == nil || !strings.Contains(err.Error(), "entry 151") {
+			t.Errorf("%s: import error %v, want it to name entry 151", tc.name, err)
+		}
+		if count, _ := c.Count(ctx); n != 150 || count != 150 {
+			t.Errorf("%s: import reported %d committed, the catalog holds %d; want 150 and 150", tc.name, n, count)
+		}
+		check(t, c)
+	}
 }
 
 func testConcurrent(t *testing.T, s Store) {

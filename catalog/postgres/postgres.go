@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -37,7 +38,8 @@ var dialect = sqlstore.Dialect{
 			history TEXT NOT NULL, steps TEXT NOT NULL, source TEXT NOT NULL, added BIGINT NOT NULL,
 			UNIQUE (name, tag, platform, ident))`,
 	},
-	HasImages: `SELECT to_regclass('images') IS NOT NULL`,
+	HasTable:  `SELECT to_regclass(?) IS NOT NULL`,
+	Columns:   `SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped`,
 	AfterBulk: []string{"ANALYZE images"},
 	HasIndex:  `SELECT to_regclass(?) IS NOT NULL`,
 	Stage: `CREATE TEMP TABLE IF NOT EXISTS images_stage (
@@ -72,21 +74,40 @@ func copyRows(ctx context.Context, conn *sql.Conn, table string, columns []strin
 }
 
 // Open connects to dsn (postgres://user:pass@host:port/db?…) and creates
-// the schema if needed. search_path in the DSN selects a schema.
+// the schema if needed. search_path in the DSN selects a schema. A
+// database whose table "images" is not strata's is refused untouched.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	return open(ctx, dsn, false)
+}
+
+// OpenReadOnly connects for the reading verbs: every transaction of the
+// session is read-only (default_transaction_read_only), no schema is
+// created, and a database without strata's tables is an error wrapping
+// catalog.ErrNoCatalog.
+func OpenReadOnly(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, true)
+}
+
+func open(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
+	where := Redact(dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres catalog: %w", err)
+		// pgx's message can quote the DSN, password included.
+		return nil, fmt.Errorf("postgres catalog %s: malformed connection string", where)
 	}
+	if readOnly {
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	db := stdlib.OpenDB(*cfg)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("postgres catalog: connect: %w", err)
+		return nil, fmt.Errorf("postgres catalog %s: connect: %w", where, err)
 	}
 	var s *sqlstore.Store
 	// Schema creation races between servers starting together surface as
 	// unique violations on the catalog tables; the second attempt sees them.
 	for attempt := 0; ; attempt++ {
-		s, err = sqlstore.New(ctx, db, dialect)
+		s, err = sqlstore.New(ctx, db, dialect, sqlstore.Options{Where: where, ReadOnly: readOnly})
 		if err == nil || attempt == 2 || !dialect.Retryable(err) {
 			break
 		}
@@ -96,4 +117,23 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{Store: s}, nil
+}
+
+// Redact renders dsn for messages: without its password, and without
+// parameters that may carry secrets (sslkey, sslpassword, …) other than
+// the schema.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" && u.Path == "" {
+		return "postgres://…"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := url.Values{}
+	if sp := u.Query().Get("search_path"); sp != "" {
+		q.Set("search_path", sp)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -29,9 +29,10 @@ func TestMain(m *testing.M) {
 
 var schemaSeq atomic.Int64
 
-// freshStore opens the test server in a schema of its own, dropped when
-// the test ends, so tests and concurrent test runs never see each other.
-func freshStore(t *testing.T) (*Store, string) {
+// freshSchema creates a schema of its own on the test server, dropped
+// when the test ends, so tests and concurrent test runs never see each
+// other, and returns a DSN selecting it and a plain connection to it.
+func freshSchema(t *testing.T) (spec string, admin *sql.DB, schema string) {
 	t.Helper()
 	dsn := testenv.Service(t, "STRATA_TEST_POSTGRES_DSN")
 	ctx := context.Background()
@@ -41,7 +42,7 @@ func freshStore(t *testing.T) (*Store, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := fmt.Sprintf("strata_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.Add(1))
+	schema = fmt.Sprintf("strata_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.Add(1))
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +54,14 @@ func freshStore(t *testing.T) (*Store, string) {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	spec := dsn + sep + "search_path=" + schema
-	s, err := Open(ctx, spec)
+	return dsn + sep + "search_path=" + schema, admin, schema
+}
+
+// freshStore opens a catalog in a fresh schema.
+func freshStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	spec, _, _ := freshSchema(t)
+	s, err := Open(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +71,9 @@ func freshStore(t *testing.T) (*Store, string) {
 
 func TestConformance(t *testing.T) {
 	catalogtest.Run(t, catalogtest.Store{
-		New:    func(t *testing.T) (catalog.Catalog, string) { return freshStore(t) },
-		Reopen: reopen,
+		New:            func(t *testing.T) (catalog.Catalog, string) { return freshStore(t) },
+		Reopen:         reopen,
+		ReopenReadOnly: func(ctx context.Context, spec string) (catalog.Catalog, error) { return OpenReadOnly(ctx, spec) },
 	})
 }
 

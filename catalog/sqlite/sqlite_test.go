@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,13 @@ import (
 func reopen(ctx context.Context, spec string) (catalog.Catalog, error) { return Open(ctx, spec) }
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(envROChild); path != "" {
+		if err := readOnlyChild(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	catalogtest.Main(reopen)
 	os.Exit(m.Run())
 }
@@ -30,7 +38,8 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			return s, path
 		},
-		Reopen: reopen,
+		Reopen:         reopen,
+		ReopenReadOnly: func(ctx context.Context, spec string) (catalog.Catalog, error) { return OpenReadOnly(ctx, spec) },
 	})
 }
 
@@ -39,10 +48,12 @@ func TestDefaultPath(t *testing.T) {
 	if p, _ := DefaultPath(); p != "/x/data/strata/catalog.db" {
 		t.Errorf("with XDG_DATA_HOME: %s", p)
 	}
-	t.Setenv("XDG_DATA_HOME", "")
 	t.Setenv("HOME", "/home/u")
-	if p, _ := DefaultPath(); p != "/home/u/.local/share/strata/catalog.db" {
-		t.Errorf("without XDG_DATA_HOME: %s", p)
+	for _, xdg := range []string{"", "relative/data"} {
+		t.Setenv("XDG_DATA_HOME", xdg)
+		if p, _ := DefaultPath(); p != "/home/u/.local/share/strata/catalog.db" {
+			t.Errorf("with XDG_DATA_HOME=%q: %s", xdg, p)
+		}
 	}
 }
 
@@ -67,9 +78,11 @@ func TestRefusesOtherSchemas(t *testing.T) {
 		setup []string
 		want  string
 	}{
-		{"version 1 (no version row)", []string{
-			`CREATE TABLE images (id INTEGER PRIMARY KEY, name TEXT, diff_path BLOB)`,
-		}, "older strata (schema version 1)"},
+		// Version 1's table was version 2's, without the version table.
+		{"version 1 (no version row)", dialect.Schema, "older strata (schema version 1)"},
+		{"version 1 that strata 2 began to open", append([]string{
+			`CREATE TABLE strata_catalog_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
+		}, dialect.Schema...), "older strata (schema version 1)"},
 		{"a future version", []string{
 			`CREATE TABLE strata_catalog_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
 			`INSERT INTO strata_catalog_meta VALUES ('schema', 99)`,

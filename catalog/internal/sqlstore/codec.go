@@ -19,14 +19,6 @@ func pack(ids []string) ([]byte, error) {
 	return out, nil
 }
 
-func rawDigest(id string) ([]byte, error) {
-	b := make([]byte, 32)
-	if !decodeDigest(b, id) {
-		return nil, fmt.Errorf("chain ID %q is not a sha256 digest", id)
-	}
-	return b, nil
-}
-
 // nibble maps lowercase hex digits to their value and everything else to
 // 0xff: validation and decoding in one pass, as import runs it for every
 // layer of every entry.

@@ -19,6 +19,12 @@ func pathColumn(k catalog.Kind) string {
 
 // ByTop implements catalog.Catalog: one statement for both kinds, so an
 // entry matching by both chains (the usual case) is read and decoded once.
+//
+// No entry has more than catalog.MaxLayers layers, so positions past it are
+// not probed: an image is input, and one of tens of thousands of layers
+// would otherwise bind a parameter per layer per chain (more than SQLite's
+// 32,766 or PostgreSQL's 65,535) holding every prefix of its path, a
+// quadratic gigabyte.
 func (s *Store) ByTop(ctx context.Context, diff, blob []string) ([]catalog.Entry, error) {
 	var conds []string
 	var args []any
@@ -26,18 +32,19 @@ func (s *Store) ByTop(ctx context.Context, diff, blob []string) ([]catalog.Entry
 		k   catalog.Kind
 		ids []string
 	}{{catalog.DiffChain, diff}, {catalog.BlobChain, blob}} {
-		if len(c.ids) == 0 {
+		ids := c.ids[:min(len(c.ids), catalog.MaxLayers)]
+		if len(ids) == 0 {
 			continue
 		}
-		chain, err := pack(c.ids)
+		chain, err := pack(ids)
 		if err != nil {
 			return nil, err
 		}
 		full := path(chain)
-		for i := range c.ids {
+		for i := range ids {
 			args = append(args, full[:(i+1)*pathLen])
 		}
-		conds = append(conds, pathColumn(c.k)+" IN ("+placeholders(len(c.ids))+")")
+		conds = append(conds, pathColumn(c.k)+" IN ("+placeholders(len(ids))+")")
 	}
 	if len(conds) == 0 {
 		return nil, nil

@@ -4,7 +4,7 @@
 //
 // Layout: one row per entry in table images. Besides the full chains (32
 // raw bytes per chain ID) each row carries a "path" per chain kind: the
-// first 8 bytes of every chain ID, concatenated. The path of an image's
+// first pathLen bytes of every chain ID, concatenated. The path of an image's
 // first k layers is a byte prefix of its path, so one B-tree index on the
 // path keys every prefix of every chain at the cost of one index entry per
 // image:
@@ -56,8 +56,19 @@ type Dialect struct {
 	// planned lookups on a million-row table with an empty table's
 	// statistics until autovacuum caught up.
 	AfterBulk []string
-	// HasImages is a query returning whether table images exists.
-	HasImages string
+	// HasTable is a query returning whether the table named by its one
+	// parameter exists.
+	HasTable string
+	// Columns is a query listing the columns of the table named by its
+	// one parameter.
+	Columns string
+	// OtherTables, where set, lists tables that are neither strata's nor
+	// the engine's: in an embedded file any is another program's, while
+	// a server database is routinely shared (PostgreSQL leaves it empty).
+	OtherTables string
+	// Stamp statements mark a database as strata's, run at every
+	// read-write open (SQLite's application_id).
+	Stamp []string
 	// HasIndex is a query returning whether the index named by its one
 	// parameter exists.
 	HasIndex string
@@ -69,8 +80,9 @@ type Dialect struct {
 
 // Store is a catalog.Catalog over database/sql.
 type Store struct {
-	db *sql.DB
-	d  Dialect
+	db       *sql.DB
+	d        Dialect
+	readOnly bool
 
 	// Lookups are prepared once per distinct query text (one per chain
 	// length): parsing SQL was an eighth of a lookup's CPU.
@@ -133,6 +145,14 @@ func placeholders(n int) string {
 }
 
 func where(f catalog.Filter) (string, []any) {
+	conds, args := conditions(f)
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func conditions(f catalog.Filter) ([]string, []any) {
 	var conds []string
 	var args []any
 	if f.Name != "" {
@@ -147,10 +167,42 @@ func where(f catalog.Filter) (string, []any) {
 		conds = append(conds, "(manifest_digest = ? OR index_digest = ? OR config_digest = ?)")
 		args = append(args, f.Digest, f.Digest, f.Digest)
 	}
-	if len(conds) == 0 {
-		return "", nil
+	return conds, args
+}
+
+// Digests implements catalog.Catalog. substr compares bytes exactly on
+// both engines, where LIKE would treat "_" as a wildcard and, in SQLite,
+// ignore case.
+func (s *Store) Digests(ctx context.Context, f catalog.Filter, prefix string) ([]string, error) {
+	if f.Digest != "" {
+		return nil, errors.New("digests: the filter already names a digest")
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	conds, fargs := conditions(f)
+	var parts []string
+	var args []any
+	for _, col := range []string{"manifest_digest", "index_digest", "config_digest"} {
+		c := append(append([]string(nil), conds...), fmt.Sprintf("substr(%s, 1, %d) = ?", col, len(prefix)))
+		parts = append(parts, "SELECT "+col+" AS d FROM images WHERE "+strings.Join(c, " AND "))
+		args = append(append(args, fargs...), prefix)
+	}
+	q := "SELECT d FROM (" + strings.Join(parts, " UNION ") + ") AS u ORDER BY d"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.bind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s catalog: digests: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("%s catalog: digests: %w", s.d.Name, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // List implements catalog.Catalog.
@@ -184,6 +236,9 @@ func (s *Store) Each(ctx context.Context, fn func(catalog.Entry) error) error {
 
 // Remove implements catalog.Catalog.
 func (s *Store) Remove(ctx context.Context, f catalog.Filter) (int, error) {
+	if s.readOnly {
+		return 0, catalog.ErrReadOnly
+	}
 	if f == (catalog.Filter{}) {
 		return 0, errors.New("remove: refusing an empty filter (it would empty the catalog)")
 	}

@@ -74,6 +74,9 @@ func (r row) args() ([]any, error) {
 
 // Add implements catalog.Catalog.
 func (s *Store) Add(ctx context.Context, entries ...catalog.Entry) error {
+	if s.readOnly {
+		return catalog.ErrReadOnly
+	}
 	if len(entries) == 0 {
 		return nil
 	}
