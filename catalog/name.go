@@ -4,18 +4,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/reference"
 )
 
 // Catalogue names are repositories as docker prints them: Docker Hub's
 // registry and "library/" left out ("debian", "bitnami/redis"), any other
-// registry kept ("127.0.0.1:5000/test/base", "ghcr.io/org/app").
-//
-// The parsing below is go-containerregistry's. When the project's own
-// image-naming package lands, parseName and familiar are the two functions
-// to switch over; nothing else here parses a reference.
+// registry kept ("127.0.0.1:5000/test/base", "ghcr.io/org/app"). Names are
+// parsed by package reference, as everywhere in strata.
 
 // imageName is a parsed image reference.
 type imageName struct {
@@ -23,43 +19,24 @@ type imageName struct {
 }
 
 // parseName parses s as an image reference, keeping only a tag that s
-// spells out (go-containerregistry fills in "latest").
+// spells out.
 func parseName(s string) (imageName, bool) {
-	r, err := name.ParseReference(s, name.WeakValidation)
+	n, err := reference.ParseName(s)
 	if err != nil {
 		return imageName{}, false
 	}
-	n := imageName{repo: familiar(r.Context())}
-	if d, ok := r.(name.Digest); ok {
-		n.digest = d.DigestStr()
-	}
-	base, _, _ := strings.Cut(s, "@")
-	if i := strings.LastIndex(base, ":"); i > strings.LastIndex(base, "/") {
-		n.tag = base[i+1:]
-	}
-	return n, true
-}
-
-// hubRegistries are the names Docker Hub is known by (go-containerregistry
-// already reads "docker.io" as index.docker.io).
-var hubRegistries = map[string]bool{name.DefaultRegistry: true, "registry-1.docker.io": true}
-
-func familiar(r name.Repository) string {
-	if hubRegistries[r.RegistryStr()] {
-		return strings.TrimPrefix(r.RepositoryStr(), "library/")
-	}
-	return r.Name()
+	return imageName{repo: n.FamiliarRepository(), tag: n.ExplicitTag(), digest: n.Digest()}, true
 }
 
 // Familiar renders an image repository ("docker.io/library/debian") the
 // way the catalog stores names ("debian"); a string that is no image name
 // comes back unchanged.
 func Familiar(repo string) string {
-	r, err := name.NewRepository(repo, name.WeakValidation)
-	if err != nil {
+	n, err := reference.ParseName(repo)
+	if err != nil || n.ExplicitTag() != "" || n.Digest() != "" {
 		return repo
 	}
-	return familiar(r)
+	return n.FamiliarRepository()
 }
 
 // Annotations naming an image in an OCI layout or archive index.

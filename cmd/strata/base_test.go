@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/internal/repoinfo"
 	"github.com/strata-tool/strata/internal/testenv"
 	"github.com/strata-tool/strata/lineage"
@@ -234,29 +233,6 @@ func has(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-func TestCatalogName(t *testing.T) {
-	d := "sha256:00000000000000000000000000000000000000000000000000000000000000a1"
-	for _, tt := range []struct {
-		ref       string
-		transport string
-		repoTags  []string
-		name, tag string
-	}{
-		{"127.0.0.1:5000/strata-test/parent:classic", "registry", nil, "127.0.0.1:5000/strata-test/parent", "classic"},
-		{"debian:bullseye", "registry", nil, "debian", "bullseye"},
-		{"docker.io/library/debian", "registry", nil, "debian", "latest"},
-		{"ghcr.io/o/r@" + d, "registry", nil, "ghcr.io/o/r", ""},
-		{"./img.tar", "docker-archive", []string{"docker.io/library/busybox:1.36"}, "busybox", "1.36"},
-		{"docker-daemon:foo:1", "daemon", nil, "foo", "1"},
-	} {
-		img := &image.Image{Transport: tt.transport, RepoTags: tt.repoTags}
-		n, tag := catalogName(tt.ref, img)
-		if n != tt.name || tag != tt.tag {
-			t.Errorf("catalogName(%q) = %q, %q; want %q, %q", tt.ref, n, tag, tt.name, tt.tag)
-		}
-	}
 }
 
 // TestLineageBaseForDockerfile: the FROM line strata dockerfile gets for

@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/catalog"
-	"github.com/strata-tool/strata/catalog/postgres"
-	"github.com/strata-tool/strata/catalog/sqlite"
+	"github.com/strata-tool/strata/catalog/store"
 )
 
 func (a *app) addCatalogFlag(cmd *cobra.Command) {
@@ -19,28 +15,10 @@ func (a *app) addCatalogFlag(cmd *cobra.Command) {
 }
 
 // openCatalog opens --catalog for reading, or with write for changing it.
-// Reading a catalog that does not exist yet returns nil: reading verbs say
-// so instead of creating one.
+// Reading never writes, and a catalog that does not exist yet reads as nil:
+// the reading verbs say so instead of creating one.
 func (a *app) openCatalog(ctx context.Context, write bool) (catalog.Catalog, string, error) {
-	spec := a.catalog
-	if strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") {
-		c, err := postgres.Open(ctx, spec)
-		return c, "postgres catalog", err
-	}
-	if spec == "" {
-		p, err := sqlite.DefaultPath()
-		if err != nil {
-			return nil, "", err
-		}
-		spec = p
-	}
-	if !write {
-		if _, err := os.Stat(spec); errors.Is(err, os.ErrNotExist) {
-			return nil, spec, nil
-		}
-	}
-	c, err := sqlite.Open(ctx, spec)
-	return c, spec, err
+	return store.Open(ctx, a.catalog, store.OpenOptions{ReadOnly: !write})
 }
 
 func newCatalogCmd(a *app) *cobra.Command {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -84,7 +83,11 @@ func newCatalogImportCmd(a *app) *cobra.Command {
 			defer c.Close()
 			br := bufio.NewReader(f)
 			var rep addReport
-			if isJSONExport(br) {
+			isExport, err := catalog.IsExport(br)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if isExport {
 				n, err := catalog.Import(cmd.Context(), c, br, 0)
 				rep.Added = n
 				if err != nil {
@@ -124,19 +127,6 @@ func (a *app) openInput(p string) (io.Reader, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// isJSONExport peeks past leading white space for a '{'.
-func isJSONExport(br *bufio.Reader) bool {
-	for i := 1; ; i++ {
-		b, err := br.Peek(i)
-		if err != nil || len(b) < i {
-			return false
-		}
-		if c := b[i-1]; !bytes.ContainsRune([]byte(" \t\r\n"), rune(c)) {
-			return c == '{'
-		}
-	}
-}
-
 // addRef adds one reference (every platform with all) to c.
 func (a *app) addRef(ctx context.Context, c catalog.Catalog, ref string, all bool, asName string, rep *addReport) error {
 	srcs, err := a.openPlatforms(ctx, ref, all)
@@ -150,9 +140,9 @@ func (a *app) addRef(ctx context.Context, c catalog.Catalog, ref string, all boo
 		if len(img.Layers) == 0 {
 			continue
 		}
-		n, tag := catalogName(ref, img)
-		if asName != "" {
-			n, tag = splitNameTag(asName)
+		n, tag, err := catalog.NameFor(img, ref, asName)
+		if err != nil {
+			return fmt.Errorf("--name: %w", err)
 		}
 		es = append(es, catalog.FromImage(img, n, tag))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,11 +29,11 @@ func newCatalogLsCmd(a *app) *cobra.Command {
 			es := []catalog.Entry{}
 			if c != nil {
 				defer c.Close()
-				var f catalog.Filter
+				arg := ""
 				if len(args) == 1 {
-					f = catalog.ParseFilter(args[0])
+					arg = args[0]
 				}
-				if es, err = c.List(cmd.Context(), f); err != nil {
+				if es, err = catalog.Select(cmd.Context(), c, arg); err != nil {
 					return err
 				}
 			} else if a.format == formatText {
@@ -64,12 +65,12 @@ func newCatalogRmCmd(a *app) *cobra.Command {
 			defer c.Close()
 			var rep rmReport
 			for _, arg := range args {
-				n, err := c.Remove(cmd.Context(), catalog.ParseFilter(arg))
-				if err != nil {
-					return fmt.Errorf("rm %s: %w (%s removed before it)", arg, err, count(rep.Removed, "image"))
-				}
-				if n == 0 {
+				n, err := catalog.RemoveRef(cmd.Context(), c, arg)
+				switch {
+				case errors.Is(err, catalog.ErrNoMatch):
 					rep.Missing = append(rep.Missing, arg)
+				case err != nil:
+					return fmt.Errorf("rm %s: %w (%s removed before it)", arg, err, count(rep.Removed, "image"))
 				}
 				rep.Removed += n
 			}
@@ -132,11 +133,7 @@ func printEntries(w io.Writer, es []catalog.Entry) error {
 		if len(e.BlobChainIDs) > 0 {
 			chains = append(chains, "blob")
 		}
-		d := e.ManifestDigest
-		if d == "" && e.ConfigDigest != "" {
-			d = "config " + e.ConfigDigest
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Ref(), e.Platform, e.Layers(), strings.Join(chains, "+"), d, e.Added.Format("2006-01-02"))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Ref(), e.Platform, e.Layers(), strings.Join(chains, "+"), e.DigestColumn(), e.Added.Format("2006-01-02"))
 	}
 	return tw.Flush()
 }

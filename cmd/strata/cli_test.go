@@ -182,3 +182,41 @@ func TestLayersNoTruncKeepsSpacing(t *testing.T) {
 		t.Errorf("default output not folded:\n%s", folded)
 	}
 }
+
+// TestCatalogDigestPrefixes: the short digest catalog ls prints is accepted
+// back by ls and rm, like docker's image IDs; a mistyped catalog path is an
+// error, never a new directory tree.
+func TestCatalogDigestPrefixes(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "c.db")
+	if code, _, errs := runCLI(t, "catalog", "add", "--catalog", db, "--name", "demo:1", demoTar()); code != 0 {
+		t.Fatal(errs)
+	}
+	_, out, _ := runCLI(t, "catalog", "ls", "--catalog", db)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("ls:\n%s", out)
+	}
+	fields := strings.Fields(lines[1])
+	short := fields[4]
+	if len(short) != 12 {
+		t.Fatalf("digest column %q is not a 12-hex short digest:\n%s", short, out)
+	}
+	for _, arg := range []string{short, "sha256:" + short[:8]} {
+		code, out, errs := runCLI(t, "catalog", "ls", "--catalog", db, arg)
+		if code != 0 || !strings.Contains(out, "demo:1") {
+			t.Errorf("ls %s: exit %d, %q, %q", arg, code, out, errs)
+		}
+	}
+	if code, out, errs := runCLI(t, "catalog", "rm", "--catalog", db, short); code != 0 || !strings.Contains(out, "removed 1 image") {
+		t.Errorf("rm %s: exit %d, %q, %q", short, code, out, errs)
+	}
+	missing := filepath.Join(dir, "no", "such", "dir", "x.db")
+	code, _, errs := runCLI(t, "catalog", "add", "--catalog", missing, demoTar())
+	if code != 1 || !strings.Contains(errs, "does not exist") {
+		t.Errorf("add to %s: exit %d, %q", missing, code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "no")); err == nil {
+		t.Errorf("a mistyped --catalog path created directories")
+	}
+}
