@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -411,4 +412,21 @@ func TestStrictAuth(t *testing.T) {
 		}
 	}
 	mu.Unlock()
+}
+
+// TestRegistrySHA512Refused: go-containerregistry verifies registry content
+// by sha256 only, so an index entry with a sha512 digest is refused by
+// name instead of failing as a confusing digest mismatch.
+func TestRegistrySHA512Refused(t *testing.T) {
+	reg := newFaultRegistry(t)
+	index := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"%s","manifests":[{"mediaType":"%s","digest":"sha512:%s","size":100,"platform":{"os":"linux","architecture":"amd64"}}]}`,
+		"application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json", strings.Repeat("ab", 64))
+	reg.fault = func(r *http.Request, n int) (bool, func(http.ResponseWriter)) {
+		return r.URL.Path == "/v2/app/sha/manifests/v1", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+			io.WriteString(w, index)
+		}
+	}
+	_, err := source.Open(context.Background(), reg.host()+"/app/sha:v1", source.Options{Platform: &image.Platform{OS: "linux", Architecture: "amd64"}})
+	checkOneLine(t, err, source.ErrUnsupported, reg.host(), "sha256 only")
 }

@@ -82,7 +82,7 @@ type registryReader struct {
 func (r registryReader) describe() string { return r.ref.Name() }
 
 func (r registryReader) manifest(ctx context.Context, d image.Descriptor) ([]byte, error) {
-	if _, err := parseDigest(d.Digest); err != nil {
+	if err := registryDigest(d.Digest); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.ref.Name(), err)
 	}
 	child := r.ref.Context().Digest(d.Digest)
@@ -126,9 +126,25 @@ func readRegistryBlob(ctx context.Context, p *remote.Puller, repo name.Repositor
 	return b, nil
 }
 
+// registryDigest refuses a digest go-containerregistry cannot verify: it
+// hashes registry content with sha256 only, and strata reads nothing
+// unverified.
+func registryDigest(d string) error {
+	if _, err := parseDigest(d); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(d, "sha256:") {
+		return &kindError{kind: ErrUnsupported, msg: fmt.Sprintf("digest %s: strata verifies registry content by sha256 only (go-containerregistry); copy the image to an OCI layout to read it", short(d))}
+	}
+	return nil
+}
+
 // openRegistryBlob streams a blob; go-containerregistry checks its digest
 // at EOF.
 func openRegistryBlob(ctx context.Context, p *remote.Puller, repo name.Repository, d string) (io.ReadCloser, error) {
+	if err := registryDigest(d); err != nil {
+		return nil, fmt.Errorf("%s: %w", repo.Name(), err)
+	}
 	ref := repo.Digest(d)
 	l, err := p.Layer(ctx, ref)
 	if err != nil {
@@ -160,6 +176,9 @@ func (r *registrySource) OpenLayer(ctx context.Context, i int) (io.ReadCloser, e
 func (r *registrySource) ReadBlob(ctx context.Context, d image.Descriptor, max int64) ([]byte, error) {
 	if !isManifestMediaType(d.MediaType) {
 		return readRegistryBlob(ctx, r.puller, r.repo, d.Digest, max)
+	}
+	if err := registryDigest(d.Digest); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.repo.Name(), err)
 	}
 	ref := r.repo.Digest(d.Digest)
 	desc, err := r.puller.Get(ctx, ref)
