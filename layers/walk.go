@@ -122,7 +122,7 @@ func recordFor(hdr *tar.Header) (rec Record, skip bool) {
 		ModTime: hdr.ModTime.UTC(),
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont: // archive/tar reads the old TypeRegA as TypeReg
 		e.Type, e.Size = TypeFile, hdr.Size
 	case tar.TypeDir:
 		e.Type = TypeDir

@@ -194,9 +194,9 @@ func looksLikeMetadata(name string, first []byte) bool {
 	return first[0] == '{' || first[0] == '[' || name == "repositories" || strings.HasSuffix(name, ".json")
 }
 
-func isRegularEntry(typ byte) bool {
-	return typ == tar.TypeReg || typ == '\x00' // '\x00' is the pre-POSIX regular file
-}
+// isRegularEntry: archive/tar already reads the pre-POSIX '\x00' type as
+// TypeReg.
+func isRegularEntry(typ byte) bool { return typ == tar.TypeReg }
 
 func cleanEntry(n string) string {
 	n = path.Clean("/" + strings.TrimPrefix(n, "./"))
