@@ -92,8 +92,10 @@ func fromIndex(ctx context.Context, r manifestReader, ix *image.Index, sel selec
 	run := runnable(ix.Manifests, sel.platform)
 	switch {
 	case len(run) == 0 && sel.platform != nil:
-		_, err := choosePlatform(ix, *sel.platform) // for its message
-		return nil, fmt.Errorf("%s: %w", r.describe(), err)
+		if _, err := choosePlatform(ix, *sel.platform); err != nil { // for its message
+			return nil, fmt.Errorf("%s: %w", r.describe(), err)
+		}
+		return nil, fmt.Errorf("%s: no %s image in the index: %w", r.describe(), sel.platform, ErrPlatformNotFound)
 	case len(run) == 0:
 		return nil, fmt.Errorf("%s: the index lists no runnable image (only attestations or unknown platforms): %w", r.describe(), ErrPlatformNotFound)
 	case len(run) == 1:
@@ -137,16 +139,24 @@ func fromIndex(ctx context.Context, r manifestReader, ix *image.Index, sel selec
 // runnable is the entries that are images to run: attestations are split
 // off by toIndex already; unknown/unknown entries are other attachments.
 // With want set, only entries satisfying it.
+// A lone entry without a platform is a wrapper (a named entry over a
+// platform index, as containerd saves write) and is kept: the platform is
+// chosen below it.
 func runnable(ds []image.Descriptor, want *image.Platform) []image.Descriptor {
-	var out []image.Descriptor
+	var run []image.Descriptor
 	for _, d := range ds {
-		if d.Platform != nil && d.Platform.OS == "unknown" {
-			continue
+		if d.Platform == nil || d.Platform.OS != "unknown" {
+			run = append(run, d)
 		}
-		if want != nil && (d.Platform == nil || !d.Platform.Satisfies(*want)) {
-			continue
+	}
+	if want == nil || (len(run) == 1 && run[0].Platform == nil) {
+		return run
+	}
+	var out []image.Descriptor
+	for _, d := range run {
+		if d.Platform != nil && d.Platform.Satisfies(*want) {
+			out = append(out, d)
 		}
-		out = append(out, d)
 	}
 	return out
 }

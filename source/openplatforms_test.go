@@ -147,3 +147,39 @@ func TestOpenPlatformsPartialSave(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOpenPlatformsThroughWrappers: indexes whose one entry has no platform
+// wrap the platform index below them (containerd saves nest this way);
+// a platform filter applies below the wrappers, not to them.
+func TestOpenPlatformsThroughWrappers(t *testing.T) {
+	var blobs [][]byte
+	mans := map[string][]byte{}
+	for _, arch := range []string{"amd64", "arm64"} {
+		layerTar := tarOf(t, "arch", arch)
+		layer := gz(layerTar)
+		cfg := []byte(fmt.Sprintf(`{"architecture":"%s","os":"linux","rootfs":{"type":"layers","diff_ids":["%s"]}}`, arch, sha(layerTar)))
+		man := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"%s","digest":"%s","size":%d},"layers":[{"mediaType":"%s","digest":"%s","size":%d}]}`,
+			image.MediaTypeOCIManifest, image.MediaTypeOCIConfig, sha(cfg), len(cfg), image.MediaTypeOCILayerGzip, sha(layer), len(layer)))
+		blobs = append(blobs, layer, cfg, man)
+		mans[arch] = man
+	}
+	platforms := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"%[1]s","manifests":[{"mediaType":"%[2]s","digest":"%[3]s","size":%[4]d,"platform":{"os":"linux","architecture":"amd64"}},{"mediaType":"%[2]s","digest":"%[5]s","size":%[6]d,"platform":{"os":"linux","architecture":"arm64"}}]}`,
+		image.MediaTypeOCIIndex, image.MediaTypeOCIManifest, sha(mans["amd64"]), len(mans["amd64"]), sha(mans["arm64"]), len(mans["arm64"])))
+	wrapper := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"%s","manifests":[{"mediaType":"%s","digest":"%s","size":%d}]}`,
+		image.MediaTypeOCIIndex, image.MediaTypeOCIIndex, sha(platforms), len(platforms)))
+	top := fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":%d}]}`, image.MediaTypeOCIIndex, sha(wrapper), len(wrapper))
+	dir := ociLayout(t, top, append(blobs, platforms, wrapper)...)
+	arm := image.Platform{OS: "linux", Architecture: "arm64"}
+	srcs, err := source.OpenPlatforms(t.Context(), dir, source.Options{Platform: &arm})
+	if err != nil || len(srcs) != 1 || srcs[0].Image().Platform.Architecture != "arm64" {
+		t.Fatalf("%d sources, %v", len(srcs), err)
+	}
+	srcs[0].Close()
+	srcs, err = source.OpenPlatforms(t.Context(), dir, source.Options{})
+	if err != nil || len(srcs) != 2 {
+		t.Fatalf("%d sources, %v", len(srcs), err)
+	}
+	for _, s := range srcs {
+		s.Close()
+	}
+}
