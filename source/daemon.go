@@ -61,6 +61,7 @@ func newEngineClient(host string, t Timeouts) (*engineClient, error) {
 			d := net.Dialer{Timeout: t.Connect}
 			return d.DialContext(ctx, "unix", sock)
 		})
+		tr.Proxy = nil // a socket is never reached through HTTP_PROXY
 		c.base = "http://docker"
 	case "tcp", "http":
 		tr = baseTransport(t, nil)
@@ -68,7 +69,6 @@ func newEngineClient(host string, t Timeouts) (*engineClient, error) {
 	default:
 		return nil, fmt.Errorf("DOCKER_HOST %q: only unix:// and tcp:// are supported: %w", host, ErrUnsupported)
 	}
-	tr.Proxy = nil // a local daemon is never reached through HTTP_PROXY
 	c.http = &http.Client{Transport: &deadlineTransport{next: tr, peer: "Docker daemon " + host, header: t.Header, idle: t.Idle}}
 	return c, nil
 }
