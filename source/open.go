@@ -30,6 +30,10 @@ func Open(ctx context.Context, ref string, opts Options) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(srcs) != 1 {
+		closeAll(srcs)
+		return nil, fmt.Errorf("%s: %d images where one was expected: %w", ref, len(srcs), ErrAmbiguous)
+	}
 	if err := checkPlatform(srcs[0].Image(), opts.Platform, ref); err != nil {
 		closeAll(srcs)
 		return nil, err
@@ -48,11 +52,11 @@ func Open(ctx context.Context, ref string, opts Options) (Source, error) {
 // lists but a save left out are skipped with a note on each image.
 // The caller closes every Source.
 func OpenPlatforms(ctx context.Context, ref string, opts Options) ([]Source, error) {
-	max := opts.MaxPlatforms
-	if max <= 0 {
-		max = DefaultMaxPlatforms
+	limit := opts.MaxPlatforms
+	if limit <= 0 {
+		limit = DefaultMaxPlatforms
 	}
-	srcs, err := open(ctx, ref, opts, selector{platform: opts.Platform, all: true, max: max})
+	srcs, err := open(ctx, ref, opts, selector{platform: opts.Platform, all: true, max: limit})
 	if err != nil {
 		return nil, err
 	}
