@@ -62,7 +62,7 @@ func (r Ref) String() string {
 //
 //	docker-daemon:REF          the Docker Engine API (or podman's)
 //	docker://REF               a registry (skopeo style)
-//	oci:DIR[:tag], oci-archive:FILE[:ref], docker-archive:FILE[:ref]
+//	oci:DIR[:tag], oci-archive:FILE[:ref], docker-archive:FILE[:ref], dir:DIR
 //	PATH[:ref]                 an existing file or directory
 //	REF                        a registry, Docker-style; the daemon with Options.Daemon
 //
@@ -84,7 +84,7 @@ func Parse(arg string, opts Options) (Ref, error) {
 	if rest, ok := strings.CutPrefix(arg, "docker://"); ok {
 		return registryRef(r, rest)
 	}
-	for _, prefix := range []string{"oci:", "oci-archive:", "docker-archive:"} {
+	for _, prefix := range []string{"oci:", "oci-archive:", "docker-archive:", "dir:"} {
 		if rest, ok := strings.CutPrefix(arg, prefix); ok {
 			r.Prefix = strings.TrimSuffix(prefix, ":")
 			p, sub := splitPath(rest)
@@ -129,10 +129,12 @@ func NotLocal(r Ref) string {
 	if r.Transport != Registry || r.Prefix != "" || strings.HasPrefix(r.Arg, "docker://") {
 		return ""
 	}
-	if !strings.Contains(r.Arg, "/") {
+	first, _, ok := strings.Cut(r.Arg, "/")
+	if !ok || strings.ContainsAny(first, ".:") || first == "localhost" {
+		// ghcr.io/o/r, 127.0.0.1:5000/x: plainly a registry.
 		return ""
 	}
-	return fmt.Sprintf("no local file or directory %q exists either", r.Arg)
+	return fmt.Sprintf("and there is no local file or directory %q", r.Arg)
 }
 
 // splitPath finds the longest existing path at the start of s, the rest

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sort"
 	"strings"
 
@@ -26,68 +27,110 @@ type dockerManifestEntry struct {
 	LayerSources map[string]image.Descriptor `json:"LayerSources"`
 }
 
-// openArchive opens a docker save or oci-archive tarball of any vintage.
-func openArchive(ctx context.Context, file, ref string, opts Options) (Source, error) {
-	a, err := scanArchive(ctx, file)
+// openArchive opens a docker save or oci-archive tarball of any vintage:
+// one image, or with sel.all every platform of it, all served from one
+// scan of the archive.
+func openArchive(ctx context.Context, file, ref string, sel selector, spoolLimit int64) ([]Source, error) {
+	a, err := scanArchive(ctx, file, spoolLimit)
 	if err != nil {
 		return nil, err
 	}
-	img, layerOpen, err := a.image(ctx, ref, opts)
+	sel.tag = ref
+	found, err := a.images(ctx, sel)
 	if err != nil {
+		a.close()
 		return nil, err
 	}
-	img.Reference = file
-	if ref != "" {
-		img.Reference += ":" + ref
+	shared := &sharedCloser{left: len(found), close: a.close}
+	out := make([]Source, len(found))
+	for i, f := range found {
+		img := f.img
+		img.Reference = file
+		if ref != "" {
+			img.Reference += ":" + ref
+		}
+		a.fillUncompressedSizes(img)
+		out[i] = &storeSource{img: img, store: a, layerOpen: f.open, closer: shared.Close}
 	}
+	return out, nil
+}
+
+// fillUncompressedSizes: an uncompressed layer blob's size is its tar size.
+func (a *archive) fillUncompressedSizes(img *image.Image) {
 	for i := range img.Layers {
 		l := &img.Layers[i]
-		if l.UncompressedSize >= 0 {
+		if l.UncompressedSize >= 0 || l.Digest == "" {
 			continue
 		}
-		name := ""
-		if l.Digest != "" {
-			alg, h, _ := strings.Cut(l.Digest, ":")
-			name = "blobs/" + alg + "/" + h
-		}
-		if c, size, ok := a.entryCompression(name); ok && c == compNone {
+		alg, h, _ := strings.Cut(l.Digest, ":")
+		if c, size, ok := a.entryCompression("blobs/" + alg + "/" + h); ok && c == compNone {
 			l.UncompressedSize = size
 		}
 	}
-	return &storeSource{img: img, store: a, layerOpen: layerOpen}, nil
 }
 
-func (a *archive) image(ctx context.Context, ref string, opts Options) (*image.Image, func(int) (io.ReadCloser, error), error) {
-	idx, hasIndex := a.small["index.json"]
-	mf, hasManifest := a.small["manifest.json"]
+// layerOpener reads layer i of an image by path (docker save names layers
+// by path, not digest).
+type layerOpener func(ctx context.Context, i int) (io.ReadCloser, error)
+
+// archived is one image found in an archive; open, if set, reads its
+// layers by path.
+type archived struct {
+	img  *image.Image
+	open layerOpener
+}
+
+func (a *archive) images(ctx context.Context, sel selector) ([]archived, error) {
+	idx, err := a.meta(ctx, "index.json")
+	hasIndex := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: index.json: %w", a.describe(), err)
+	}
+	mf, err := a.meta(ctx, "manifest.json")
+	hasManifest := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: manifest.json: %w", a.describe(), err)
+	}
 	if hasIndex {
-		img, err := openFromIndex(ctx, a, idx, selector{tag: ref, platform: opts.Platform})
+		imgs, err := openFromIndex(ctx, a, idx, sel)
 		if err == nil {
-			img.Transport = "oci-archive"
-			if hasManifest {
-				// Docker 25+ save: an OCI layout with manifest.json beside it.
-				img.Transport = "docker-archive"
-				img.RepoTags = a.repoTagsFor(mf, img.ID)
+			out := make([]archived, len(imgs))
+			for i, img := range imgs {
+				img.Transport = "oci-archive"
+				if hasManifest {
+					// Docker 25+ save: an OCI layout with manifest.json beside it.
+					img.Transport = "docker-archive"
+					img.RepoTags = a.repoTagsFor(mf, img.ID)
+				}
+				out[i] = archived{img: img}
 			}
-			return img, nil, nil
+			return out, nil
 		}
 		if !hasManifest || !(errors.Is(err, ErrAmbiguous) || errors.Is(err, errNoSuchName)) {
-			return nil, nil, err
+			return nil, err
 		}
 		// Fall back to manifest.json: its RepoTags may name what index.json
 		// annotations do not.
 	}
-	if hasManifest {
-		img, open, err := a.dockerImage(mf, ref)
-		if err == nil && opts.Platform != nil && !img.Platform.Satisfies(*opts.Platform) {
-			return nil, nil, fmt.Errorf("%s holds a %s image, not %s: %w", a.describe(), img.Platform, opts.Platform, ErrPlatformNotFound)
+	var img *image.Image
+	var open layerOpener
+	switch {
+	case hasManifest:
+		img, open, err = a.dockerImage(ctx, mf, sel.tag)
+	default:
+		repos, rerr := a.meta(ctx, "repositories")
+		if rerr != nil {
+			if errors.Is(rerr, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%s has neither manifest.json, index.json nor repositories: not an image archive: %w", a.describe(), ErrUnsupported)
+			}
+			return nil, fmt.Errorf("%s: repositories: %w", a.describe(), rerr)
 		}
-		return img, open, err
+		img, open, err = a.v1Image(ctx, repos, sel.tag)
 	}
-	if _, ok := a.small["repositories"]; ok {
-		return a.v1Image(ctx, ref)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil, fmt.Errorf("%s has neither manifest.json, index.json nor repositories: not an image archive: %w", a.describe(), ErrUnsupported)
+	return []archived{{img: img, open: open}}, nil
 }
 
 func (a *archive) repoTagsFor(mf []byte, configDigest string) []string {
@@ -104,7 +147,7 @@ func (a *archive) repoTagsFor(mf []byte, configDigest string) []string {
 }
 
 // dockerImage reads the manifest.json form (legacy and Docker 25+).
-func (a *archive) dockerImage(mf []byte, ref string) (*image.Image, func(int) (io.ReadCloser, error), error) {
+func (a *archive) dockerImage(ctx context.Context, mf []byte, ref string) (*image.Image, layerOpener, error) {
 	var entries []dockerManifestEntry
 	if err := json.Unmarshal(mf, &entries); err != nil {
 		return nil, nil, fmt.Errorf("%s: manifest.json: %w (%w)", a.describe(), err, ErrCorrupt)
@@ -136,12 +179,15 @@ func (a *archive) dockerImage(mf []byte, ref string) (*image.Image, func(int) (i
 	case len(picked) == 0:
 		return nil, nil, fmt.Errorf("%s: manifest.json lists no images: %w", a.describe(), ErrCorrupt)
 	case len(picked) > 1:
-		return nil, nil, fmt.Errorf("%s holds %d images; name one as %s:NAME (names: %s): %w", a.describe(), len(picked), a.path, strings.Join(all, ", "), ErrAmbiguous)
+		return nil, nil, &kindError{msg: fmt.Sprintf("%s holds %d images; name one as %s:NAME (names: %s)", a.describe(), len(picked), a.path, strings.Join(all, ", ")), kind: ErrAmbiguous}
 	}
 	e := picked[0]
-	cfg, ok := a.small[cleanEntry(e.Config)]
-	if !ok {
+	cfg, err := a.meta(ctx, e.Config)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%s: config %s named by manifest.json is missing: %w", a.describe(), e.Config, ErrCorrupt)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: config %s named by manifest.json: %w", a.describe(), e.Config, err)
 	}
 	img := &image.Image{Transport: "docker-archive", RepoTags: e.RepoTags}
 	sum := sha256.Sum256(cfg)
@@ -192,11 +238,11 @@ func (a *archive) dockerImage(mf []byte, ref string) (*image.Image, func(int) (i
 		img.Layers = append(img.Layers, l)
 	}
 	img.Pair()
-	open := func(i int) (io.ReadCloser, error) {
+	open := func(ctx context.Context, i int) (io.ReadCloser, error) {
 		if paths[i] == "" {
 			return nil, fmt.Errorf("foreign layer %s is not in the archive: %w", img.Layers[i].Digest, ErrNotFound)
 		}
-		return a.openEntry(paths[i])
+		return a.openEntry(ctx, paths[i])
 	}
 	return img, open, nil
 }
@@ -219,9 +265,9 @@ func configDigestFromPath(p string) string {
 // layer, each <id>/json links to its parent and holds that step's config,
 // each <id>/layer.tar is that step's tar. diff_ids were never recorded, so
 // they are computed by hashing the layer tars (local files, streamed).
-func (a *archive) v1Image(ctx context.Context, ref string) (*image.Image, func(int) (io.ReadCloser, error), error) {
+func (a *archive) v1Image(ctx context.Context, reposJSON []byte, ref string) (*image.Image, layerOpener, error) {
 	var repos map[string]map[string]string
-	if err := json.Unmarshal(a.small["repositories"], &repos); err != nil {
+	if err := json.Unmarshal(reposJSON, &repos); err != nil {
 		return nil, nil, fmt.Errorf("%s: repositories: %w (%w)", a.describe(), err, ErrCorrupt)
 	}
 	type named struct{ name, id string }
@@ -246,14 +292,17 @@ func (a *archive) v1Image(ctx context.Context, ref string) (*image.Image, func(i
 		return nil, nil, fmt.Errorf("%s has no image named %q (it has: %s): %w", a.describe(), ref, strings.Join(names, ", "), ErrNotFound)
 	}
 	if len(picked) > 1 && !allSame(picked, func(n named) string { return n.id }) {
-		return nil, nil, fmt.Errorf("%s holds %d images; name one as %s:NAME (names: %s): %w", a.describe(), len(picked), a.path, strings.Join(names, ", "), ErrAmbiguous)
+		return nil, nil, &kindError{msg: fmt.Sprintf("%s holds %d images; name one as %s:NAME (names: %s)", a.describe(), len(picked), a.path, strings.Join(names, ", ")), kind: ErrAmbiguous}
 	}
 	// Walk from the top layer to the base, then reverse.
 	var chain []v1Compat
 	for id := picked[0].id; id != ""; {
-		b, ok := a.small[id+"/json"]
-		if !ok {
+		b, err := a.meta(ctx, id+"/json")
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("%s: layer %s/json is missing: %w", a.describe(), id, ErrCorrupt)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: layer %s/json: %w", a.describe(), id, err)
 		}
 		var v v1Compat
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -292,7 +341,7 @@ func (a *archive) v1Image(ctx context.Context, ref string) (*image.Image, func(i
 	img.Platform = image.Platform{OS: img.Config.OS, Architecture: img.Config.Architecture, Variant: img.Config.Variant}
 	img.Notes = append(img.Notes, "pre-1.10 docker save: config rebuilt from the top layer's json; diff_ids computed from the layer tars")
 	img.Pair()
-	return img, func(i int) (io.ReadCloser, error) { return a.openEntry(paths[i]) }, nil
+	return img, func(ctx context.Context, i int) (io.ReadCloser, error) { return a.openEntry(ctx, paths[i]) }, nil
 }
 
 // allSame reports whether every element has the same id as the first.
@@ -306,7 +355,7 @@ func allSame[T any](xs []T, id func(T) string) bool {
 }
 
 func (a *archive) hashEntry(ctx context.Context, name string) (string, int64, error) {
-	rc, err := a.openEntry(name)
+	rc, err := a.openEntry(ctx, name)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = ErrCorrupt

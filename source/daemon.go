@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,7 +32,7 @@ type daemonSource struct {
 	openErr  error
 	index    map[string]int // diff_id -> layer index within the save
 	saveImg  *image.Image
-	saveOpen func(int) (io.ReadCloser, error)
+	saveOpen layerOpener
 }
 
 type engineClient struct {
@@ -40,7 +41,7 @@ type engineClient struct {
 	host string // for messages
 }
 
-func newEngineClient(host string) (*engineClient, error) {
+func newEngineClient(host string, t Timeouts) (*engineClient, error) {
 	if host == "" {
 		host = os.Getenv("DOCKER_HOST")
 	}
@@ -52,20 +53,23 @@ func newEngineClient(host string) (*engineClient, error) {
 		return nil, fmt.Errorf("DOCKER_HOST %q: %w", host, err)
 	}
 	c := &engineClient{host: host}
+	var tr *http.Transport
 	switch u.Scheme {
 	case "unix":
 		sock := u.Path
-		c.http = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
+		tr = baseTransport(t, func(ctx context.Context, _, _ string) (net.Conn, error) {
+			d := net.Dialer{Timeout: t.Connect}
 			return d.DialContext(ctx, "unix", sock)
-		}}}
+		})
+		tr.Proxy = nil // a socket is never reached through HTTP_PROXY
 		c.base = "http://docker"
 	case "tcp", "http":
-		c.http = &http.Client{}
+		tr = baseTransport(t, nil)
 		c.base = "http://" + u.Host
 	default:
 		return nil, fmt.Errorf("DOCKER_HOST %q: only unix:// and tcp:// are supported: %w", host, ErrUnsupported)
 	}
+	c.http = &http.Client{Transport: &deadlineTransport{next: tr, peer: "Docker daemon " + host, header: t.Header, idle: t.Idle}}
 	return c, nil
 }
 
@@ -76,6 +80,13 @@ func (c *engineClient) get(ctx context.Context, path string) (*http.Response, er
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var te *TimeoutError
+		if errors.As(err, &te) {
+			return nil, te
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		return nil, fmt.Errorf("cannot reach the Docker daemon at %s: %w", c.host, err)
 	}
 	if resp.StatusCode == http.StatusOK {
@@ -139,23 +150,28 @@ type engineHistory struct {
 	Comment   string `json:"Comment"`
 }
 
-func openDaemon(ctx context.Context, ref string, opts Options) (Source, error) {
-	c, err := newEngineClient(opts.DockerHost)
+// openDaemon opens an image of a Docker-API daemon. A daemon resolves a
+// name to one image, so there is one Source, whatever the platforms.
+func openDaemon(ctx context.Context, ref string, opts Options) ([]Source, error) {
+	t := opts.Timeouts.withDefaults()
+	c, err := newEngineClient(opts.DockerHost, t)
 	if err != nil {
 		return nil, err
 	}
+	mctx, cancel, timedOut := metadataContext(ctx, t, "Docker daemon "+c.host)
+	defer cancel()
 	q := url.PathEscape(ref)
 	var in engineInspect
-	if err := c.getJSON(ctx, "/images/"+q+"/json", &in); err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", ref, err)
+	if err := c.getJSON(mctx, "/images/"+q+"/json", &in); err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", ref, timedOut(err))
 	}
 	var hist []engineHistory
-	if err := c.getJSON(ctx, "/images/"+q+"/history", &hist); err != nil {
-		return nil, fmt.Errorf("history of %s: %w", ref, err)
+	if err := c.getJSON(mctx, "/images/"+q+"/history", &hist); err != nil {
+		return nil, fmt.Errorf("history of %s: %w", ref, timedOut(err))
 	}
 	img := daemonImage(in, hist)
 	img.Reference = "docker-daemon:" + ref
-	return &daemonSource{img: img, client: c, ref: ref}, nil
+	return []Source{&daemonSource{img: img, client: c, ref: ref}}, nil
 }
 
 // daemonImage rebuilds the model from inspect + history. The history API
@@ -288,14 +304,15 @@ func (d *daemonSource) spoolSave(ctx context.Context) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	a, err := scanArchive(ctx, d.spool)
+	a, err := scanArchive(ctx, d.spool, -1)
 	if err != nil {
 		return err
 	}
-	img, open, err := a.image(ctx, "", Options{Platform: &d.img.Platform})
+	found, err := a.images(ctx, selector{platform: &d.img.Platform})
 	if err != nil {
 		return fmt.Errorf("daemon save of %s: %w", d.ref, err)
 	}
+	img, open := found[0].img, found[0].open
 	d.spooled, d.saveImg, d.saveOpen = a, img, open
 	d.index = map[string]int{}
 	for j, l := range img.Layers {

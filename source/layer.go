@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"crypto/sha256"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -55,6 +55,9 @@ func decompress(r io.Reader) (io.ReadCloser, compression, error) {
 	case compGzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
+			if selfDescribing(err) {
+				return nil, c, err // the stream failed, not the gzip format
+			}
 			return nil, c, fmt.Errorf("gzip: %w (%w)", err, ErrCorrupt)
 		}
 		return zr, c, nil
@@ -79,62 +82,114 @@ func decompress(r io.Reader) (io.ReadCloser, compression, error) {
 // verifier hashes what passes through and, at EOF, compares with the
 // expected digest. A short or altered stream therefore fails where it is
 // read, with the digest named, instead of yielding a silently wrong tree.
+// With a known size it never reads more than one byte past it: a blob
+// longer than its descriptor is corrupt, and a link to /dev/zero ends.
 type verifier struct {
 	r      io.Reader
-	h      hash.Hash
+	h      hash.Hash // nil: size check only
 	want   string
-	what   string
+	what   string // the layer, as errors name it
+	part   string // "blob" or "uncompressed tar"
 	n      int64
 	size   int64 // expected size, or -1
 	failed error
 }
 
-func newVerifier(r io.Reader, want, what string, size int64) *verifier {
-	return &verifier{r: r, h: sha256.New(), want: want, what: what, size: size}
+// newVerifier checks r against want (if not "") and size (if >= 0). An
+// unknown or malformed digest is refused here, before anything is read.
+func newVerifier(r io.Reader, want, what, part string, size int64) (*verifier, error) {
+	v := &verifier{r: r, want: want, what: what, part: part, size: size}
+	if want != "" {
+		h, err := parseDigest(want)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		v.h = h
+	}
+	return v, nil
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
 	if v.failed != nil {
 		return 0, v.failed
 	}
+	if v.size >= 0 && int64(len(p)) > v.size-v.n+1 {
+		p = p[:v.size-v.n+1]
+	}
 	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
+	if v.h != nil {
+		v.h.Write(p[:n])
+	}
 	v.n += int64(n)
+	if v.size >= 0 && v.n > v.size {
+		v.failed = &kindError{msg: fmt.Sprintf("%s: %s is longer than the %d bytes its descriptor says", v.what, v.part, v.size), kind: ErrCorrupt}
+		return n, v.failed
+	}
 	if errors.Is(err, io.EOF) {
 		if v.size >= 0 && v.n != v.size {
-			v.failed = fmt.Errorf("%s: read %d bytes, expected %d: %w", v.what, v.n, v.size, ErrCorrupt)
+			v.failed = &kindError{msg: fmt.Sprintf("%s: %s ended after %d bytes, expected %d", v.what, v.part, v.n, v.size), kind: ErrCorrupt}
 			return n, v.failed
 		}
-		if v.want != "" && strings.HasPrefix(v.want, "sha256:") {
-			got := "sha256:" + hex.EncodeToString(v.h.Sum(nil))
-			if got != v.want {
-				v.failed = fmt.Errorf("%s: content is %s, expected %s: %w", v.what, got, v.want, ErrDigestMismatch)
+		if v.h != nil {
+			alg, _, _ := strings.Cut(v.want, ":")
+			if got := alg + ":" + hex.EncodeToString(v.h.Sum(nil)); got != v.want {
+				v.failed = &kindError{msg: fmt.Sprintf("%s: %s is %s, expected %s", v.what, v.part, got, v.want), kind: ErrDigestMismatch}
 				return n, v.failed
 			}
 		}
 	} else if err != nil {
-		v.failed = fmt.Errorf("%s: %w (%w)", v.what, err, ErrCorrupt)
+		if errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrCorrupt) {
+			// From the blob's own verifier below: already says it all.
+			v.failed = err
+		} else if errors.Is(err, ErrTimeout) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			v.failed = fmt.Errorf("%s: %s: %w", v.what, v.part, err)
+		} else {
+			v.failed = fmt.Errorf("%s: %s: %w (%w)", v.what, v.part, err, ErrCorrupt)
+		}
 		return n, v.failed
 	}
 	return n, err
 }
 
+// selfDescribing reports whether err already says what failed and where:
+// a verifier's or a timeout's message, or a cancellation.
+func selfDescribing(err error) bool {
+	var ke *kindError
+	var te *TimeoutError
+	return errors.As(err, &ke) || errors.As(err, &te) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTimeout)
+}
+
 // layerStream turns a stored blob into a verified uncompressed tar stream:
-// the stored bytes are checked against blobDigest (if known) and the
-// uncompressed bytes against diffID (if known).
+// the stored bytes are checked against blobDigest and blobSize (where
+// known) and the uncompressed bytes against diffID (if known).
 func layerStream(stored io.ReadCloser, blobDigest string, blobSize int64, diffID, what string) (io.ReadCloser, error) {
 	outer := io.Reader(stored)
-	if blobDigest != "" {
-		outer = newVerifier(stored, blobDigest, what+" blob", blobSize)
+	if blobDigest != "" || blobSize >= 0 {
+		v, err := newVerifier(stored, blobDigest, what, "blob", blobSize)
+		if err != nil {
+			stored.Close()
+			return nil, err
+		}
+		outer = v
 	}
 	dr, _, err := decompress(outer)
 	if err != nil {
 		stored.Close()
+		if selfDescribing(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	inner := io.Reader(dr)
 	if diffID != "" {
-		inner = newVerifier(dr, diffID, what+" (uncompressed)", -1)
+		v, err := newVerifier(dr, diffID, what, "uncompressed tar", -1)
+		if err != nil {
+			dr.Close()
+			stored.Close()
+			return nil, err
+		}
+		inner = v
 	}
 	return &layerReader{Reader: &drainOnEOF{r: inner, outer: outer}, closers: []io.Closer{dr, stored}}, nil
 }
@@ -153,7 +208,7 @@ func (d *drainOnEOF) Read(p []byte) (int, error) {
 		if _, derr := io.Copy(io.Discard, d.outer); derr != nil {
 			return n, derr
 		}
-	} else if err != nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrCorrupt) {
+	} else if err != nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTimeout) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w (%w)", err, ErrCorrupt)
 	}
 	return n, err

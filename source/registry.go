@@ -2,16 +2,12 @@ package source
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -22,12 +18,6 @@ import (
 	"github.com/strata-tool/strata/reference"
 )
 
-// HTTPStats counts what a registry transport asked for and received.
-type HTTPStats struct {
-	Requests      atomic.Int64
-	BytesReceived atomic.Int64
-}
-
 // registrySource is an image in a registry. Opening fetches the manifest
 // (index, then platform manifest) and the config blob only; layers are
 // fetched by OpenLayer.
@@ -35,13 +25,14 @@ type registrySource struct {
 	img    *image.Image
 	repo   name.Repository
 	puller *remote.Puller
-	ctx    context.Context
 }
 
 func (r *registrySource) Image() *image.Image { return r.img }
 func (r *registrySource) Close() error        { return nil }
 
-func openRegistry(ctx context.Context, n reference.Name, opts Options) (Source, error) {
+// openRegistry opens a registry reference: one image, or with sel.all
+// every platform of its index, which is fetched once.
+func openRegistry(ctx context.Context, n reference.Name, opts Options, sel selector) ([]Source, error) {
 	var nopts []name.Option
 	if opts.Insecure {
 		nopts = append(nopts, name.Insecure)
@@ -54,90 +45,73 @@ func openRegistry(ctx context.Context, n reference.Name, opts Options) (Source, 
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	puller, err := remote.NewPuller(
-		remote.WithContext(ctx),
+	host := ref.Context().RegistryStr()
+	popts := append([]remote.Option{
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(registryTransport(opts, opts.Insecure || isLoopback(ref.Context().RegistryStr()))),
+		remote.WithTransport(registryTransport(opts, host, opts.Insecure || isLoopback(host))),
 		remote.WithUserAgent("strata"),
-	)
+	}, retryOptions()...)
+	puller, err := remote.NewPuller(popts...)
 	if err != nil {
 		return nil, err
 	}
-	img, err := fetchImage(ctx, puller, ref, opts)
+	mctx, cancel, timedOut := metadataContext(ctx, opts.Timeouts.withDefaults(), "registry "+host)
+	defer cancel()
+	imgs, err := fetchImages(mctx, puller, ref, sel)
 	if err != nil {
-		return nil, err
-	}
-	img.Transport = "registry"
-	img.Reference = ref.Name()
-	return &registrySource{img: img, repo: ref.Context(), puller: puller, ctx: ctx}, nil
-}
-
-// registryTransport is the innermost round tripper: TLS policy, Retry-After
-// and counting. go-containerregistry wraps it with auth and its own retries.
-func registryTransport(opts Options, insecure bool) http.RoundTripper {
-	base := opts.Transport
-	if base == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		if insecure {
-			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
+		err = timedOut(err)
+		if opts.StrictAuth && errors.Is(err, ErrUnauthorized) && !strings.Contains(err.Error(), "strict auth") {
+			err = fmt.Errorf("%w (strict auth: credentials are sent to %s only)", err, host)
 		}
-		base = t
+		return nil, err
 	}
-	return &politeTransport{next: base, stats: opts.Stats, maxWait: 60 * time.Second}
+	out := make([]Source, len(imgs))
+	for i, img := range imgs {
+		img.Transport = "registry"
+		img.Reference = ref.Name()
+		out[i] = &registrySource{img: img, repo: ref.Context(), puller: puller}
+	}
+	return out, nil
 }
 
-func fetchImage(ctx context.Context, p *remote.Puller, ref name.Reference, opts Options) (*image.Image, error) {
+// registryReader fetches manifests and configs of one repository.
+type registryReader struct {
+	p   *remote.Puller
+	ref name.Reference
+}
+
+func (r registryReader) describe() string { return r.ref.Name() }
+
+func (r registryReader) manifest(ctx context.Context, d image.Descriptor) ([]byte, error) {
+	if err := registryDigest(d.Digest); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.ref.Name(), err)
+	}
+	child := r.ref.Context().Digest(d.Digest)
+	cd, err := r.p.Get(ctx, child)
+	if err != nil {
+		return nil, registryError(err, child.Name())
+	}
+	if cd.Digest.String() != d.Digest {
+		return nil, fmt.Errorf("%s: manifest has digest %s: %w", child.Name(), cd.Digest, ErrDigestMismatch)
+	}
+	return cd.Manifest, nil
+}
+
+func (r registryReader) config(ctx context.Context, d image.Descriptor) ([]byte, error) {
+	b, err := readRegistryBlob(ctx, r.p, r.ref.Context(), d.Digest, maxMetadata)
+	if err != nil {
+		return nil, fmt.Errorf("%s: config: %w", r.ref.Name(), err)
+	}
+	return b, nil
+}
+
+func fetchImages(ctx context.Context, p *remote.Puller, ref name.Reference, sel selector) ([]*image.Image, error) {
 	desc, err := p.Get(ctx, ref)
 	if err != nil {
 		return nil, registryError(err, ref.Name())
 	}
-	var parent *image.Index
-	raw, declared, dig := desc.Manifest, string(desc.MediaType), desc.Digest.String()
-	for depth := 0; depth < 8; depth++ {
-		m, mt, k, err := parseManifest(raw, declared)
-		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", ref.Name(), dig, err)
-		}
-		switch k {
-		case kindSchema1:
-			return schema1Image(m, mt, dig, int64(len(raw)))
-		case kindIndex:
-			ix := toIndex(m, mt, dig)
-			d, err := pickPlatform(ix, ix.Manifests, selector{platform: opts.Platform})
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", ref.Name(), err)
-			}
-			child := ref.Context().Digest(d.Digest)
-			cd, err := p.Get(ctx, child)
-			if err != nil {
-				return nil, registryError(err, child.Name())
-			}
-			if cd.Digest.String() != d.Digest {
-				return nil, fmt.Errorf("%s: manifest has digest %s: %w", child.Name(), cd.Digest, ErrDigestMismatch)
-			}
-			chosen := d
-			ix.Chosen = &chosen
-			parent, raw, declared, dig = ix, cd.Manifest, string(cd.MediaType), d.Digest
-			continue
-		}
-		if m.Config == nil {
-			return nil, fmt.Errorf("%s: manifest %s has no config: %w", ref.Name(), dig, ErrCorrupt)
-		}
-		if err := checkImageConfigType(m); err != nil {
-			return nil, fmt.Errorf("%s: %w", ref.Name(), err)
-		}
-		cfg, err := readRegistryBlob(ctx, p, ref.Context(), m.Config.Digest, maxMetadata)
-		if err != nil {
-			return nil, fmt.Errorf("%s: config: %w", ref.Name(), err)
-		}
-		img, err := buildImage(m, mt, dig, int64(len(raw)), cfg)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref.Name(), err)
-		}
-		img.Index = parent
-		return img, nil
-	}
-	return nil, fmt.Errorf("%s: indexes nested deeper than 8 levels: %w", ref.Name(), ErrCorrupt)
+	d := image.Descriptor{Digest: desc.Digest.String(), MediaType: string(desc.MediaType), Size: desc.Size}
+	return resolve(ctx, registryReader{p: p, ref: ref}, d, desc.Manifest, nil, sel, 0)
 }
 
 func readRegistryBlob(ctx context.Context, p *remote.Puller, repo name.Repository, d string, max int64) ([]byte, error) {
@@ -153,9 +127,25 @@ func readRegistryBlob(ctx context.Context, p *remote.Puller, repo name.Repositor
 	return b, nil
 }
 
+// registryDigest refuses a digest go-containerregistry cannot verify: it
+// hashes registry content with sha256 only, and strata reads nothing
+// unverified.
+func registryDigest(d string) error {
+	if _, err := parseDigest(d); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(d, "sha256:") {
+		return &kindError{kind: ErrUnsupported, msg: fmt.Sprintf("digest %s: strata verifies registry content by sha256 only (go-containerregistry); copy the image to an OCI layout to read it", short(d))}
+	}
+	return nil
+}
+
 // openRegistryBlob streams a blob; go-containerregistry checks its digest
 // at EOF.
 func openRegistryBlob(ctx context.Context, p *remote.Puller, repo name.Repository, d string) (io.ReadCloser, error) {
+	if err := registryDigest(d); err != nil {
+		return nil, fmt.Errorf("%s: %w", repo.Name(), err)
+	}
 	ref := repo.Digest(d)
 	l, err := p.Layer(ctx, ref)
 	if err != nil {
@@ -179,7 +169,7 @@ func (r *registrySource) OpenLayer(ctx context.Context, i int) (io.ReadCloser, e
 	}
 	// The blob digest is verified by go-containerregistry; we check size
 	// and the uncompressed diff_id.
-	return layerStream(rc, "", l.Size, l.DiffID, fmt.Sprintf("%s layer %d (%s)", r.repo.Name(), i, l.Digest))
+	return layerStream(rc, "", l.Size, l.DiffID, fmt.Sprintf("%s: layer %d", r.repo.Name(), i))
 }
 
 // ReadBlob reads a blob, or a manifest when the descriptor names one
@@ -187,6 +177,9 @@ func (r *registrySource) OpenLayer(ctx context.Context, i int) (io.ReadCloser, e
 func (r *registrySource) ReadBlob(ctx context.Context, d image.Descriptor, max int64) ([]byte, error) {
 	if !isManifestMediaType(d.MediaType) {
 		return readRegistryBlob(ctx, r.puller, r.repo, d.Digest, max)
+	}
+	if err := registryDigest(d.Digest); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.repo.Name(), err)
 	}
 	ref := r.repo.Digest(d.Digest)
 	desc, err := r.puller.Get(ctx, ref)
@@ -213,6 +206,18 @@ func isManifestMediaType(mt string) bool {
 
 // registryError turns transport failures into the error kinds users act on.
 func registryError(err error, what string) error {
+	// Our own transport's errors already name the host and the request.
+	var to *TimeoutError
+	if errors.As(err, &to) {
+		return to
+	}
+	var ke *kindError
+	if errors.As(err, &ke) {
+		return ke
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", what, context.Canceled)
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		host := what
@@ -237,75 +242,6 @@ func registryError(err error, what string) error {
 		return fmt.Errorf("%s: %v: %w", what, err, ErrDigestMismatch)
 	}
 	return fmt.Errorf("%s: %w", what, err)
-}
-
-// politeTransport honours Retry-After on 429/503 (go-containerregistry's
-// retries ignore it) and counts requests and bytes for --http-stats.
-type politeTransport struct {
-	next    http.RoundTripper
-	stats   *HTTPStats
-	maxWait time.Duration
-}
-
-func (t *politeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	for attempt := 0; ; attempt++ {
-		resp, err := t.next.RoundTrip(req)
-		if err != nil {
-			return nil, err
-		}
-		// Counted once answered: go-containerregistry's https probe of a
-		// plain-http loopback registry never reaches it.
-		if t.stats != nil {
-			t.stats.Requests.Add(1)
-		}
-		if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) &&
-			attempt < 3 && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
-			if wait, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && wait <= t.maxWait {
-				io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-				resp.Body.Close()
-				select {
-				case <-time.After(wait):
-					continue
-				case <-req.Context().Done():
-					return nil, req.Context().Err()
-				}
-			}
-		}
-		if t.stats != nil {
-			resp.Body = &countingBody{ReadCloser: resp.Body, n: &t.stats.BytesReceived}
-		}
-		return resp, nil
-	}
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(h string, now time.Time) (time.Duration, bool) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(h); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
-}
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (c *countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }
 
 // isLoopback reports whether a registry host is on this machine: docker

@@ -32,24 +32,38 @@ func repoInfoImages(path string) ([]*image.Image, error) {
 	return imgs, nil
 }
 
-// openRepoInfo opens the platform the options select from a repo-info
-// record: metadata only (it names blobs it does not hold).
-func openRepoInfo(path string, opts Options) (Source, error) {
+// openRepoInfo opens what the selector asks for from a repo-info record:
+// metadata only (it names blobs it does not hold). A record is a
+// multi-platform image: the host's platform by default, every section with
+// sel.all.
+func openRepoInfo(path string, sel selector) ([]Source, error) {
 	imgs, err := repoInfoImages(path)
 	if err != nil {
 		return nil, err
 	}
-	if len(imgs) == 1 && opts.Platform == nil {
-		return &repoInfoSource{img: imgs[0], path: path}, nil
+	var out []Source
+	if sel.all {
+		for _, img := range imgs {
+			if sel.platform == nil || img.Platform.Satisfies(*sel.platform) {
+				out = append(out, &repoInfoSource{img: img, path: path})
+			}
+		}
+		if len(out) > sel.max && sel.max > 0 {
+			return nil, fmt.Errorf("repo-info %s describes %d platforms, more than %d: %w", path, len(out), sel.max, ErrTooLarge)
+		}
+		return out, nil
+	}
+	if len(imgs) == 1 && sel.platform == nil {
+		return []Source{&repoInfoSource{img: imgs[0], path: path}}, nil
 	}
 	want := image.HostPlatform()
-	if opts.Platform != nil {
-		want = *opts.Platform
+	if sel.platform != nil {
+		want = *sel.platform
 	}
 	var have []string
 	for _, img := range imgs {
 		if img.Platform.Satisfies(want) {
-			return &repoInfoSource{img: img, path: path}, nil
+			return []Source{&repoInfoSource{img: img, path: path}}, nil
 		}
 		have = append(have, img.Platform.String())
 	}
