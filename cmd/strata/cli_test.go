@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,5 +219,31 @@ func TestCatalogDigestPrefixes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "no")); err == nil {
 		t.Errorf("a mistyped --catalog path created directories")
+	}
+}
+
+// TestNetworkFlags: --read-timeout reaches the registry transport: a
+// registry that accepts and never answers ends the run with one line
+// naming the host, not a hang.
+func TestNetworkFlags(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	host := ln.Addr().String()
+	code, _, errs := runCLI(t, "layers", "--read-timeout", "300ms", "--retry-wait", "-1s", host+"/hang/image:1")
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	if code != 1 || len(lines) != 1 || !strings.Contains(errs, host) || !strings.Contains(errs, "within") {
+		t.Errorf("hanging registry: exit %d, stderr %q", code, errs)
 	}
 }

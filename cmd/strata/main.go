@@ -31,10 +31,12 @@ type app struct {
 	daemon    bool
 	httpStats bool
 	catalog   string
+	net       netFlags
 
 	format outputFormat
 	stats  source.HTTPStats
 	stdin  io.Reader
+	stderr io.Writer
 }
 
 const rootLong = `strata reads any container image — in a registry, a Docker-API daemon, a
@@ -66,13 +68,7 @@ func newRootCmd(a *app) *cobra.Command {
 		},
 	}
 	root.SetVersionTemplate("strata {{.Version}}\n")
-	pf := root.PersistentFlags()
-	pf.StringVar(&a.platform, "platform", "", "platform to select from a multi-platform image, os/arch[/variant] (default: this host's)")
-	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
-	pf.BoolVar(&a.insecure, "insecure", false, "allow plain HTTP and unverified TLS to registries (automatic for localhost)")
-	pf.BoolVar(&a.daemon, "daemon", false, "read bare references from the Docker-API daemon at DOCKER_HOST")
-	pf.BoolVar(&a.httpStats, "http-stats", false, "print registry request count and bytes received on stderr")
-	_ = pf.MarkHidden("http-stats")
+	a.addGlobalFlags(root.PersistentFlags())
 	registerCompletions(root)
 
 	root.AddCommand(
@@ -91,7 +87,7 @@ func newRootCmd(a *app) *cobra.Command {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	a := &app{stdin: stdin}
+	a := &app{stdin: stdin, stderr: stderr}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -11,6 +11,7 @@ import (
 // sourceOptions turns the global flags into source options.
 func (a *app) sourceOptions() (source.Options, error) {
 	opts := source.Options{Insecure: a.insecure, Daemon: a.daemon}
+	a.applyNet(&opts)
 	if a.httpStats {
 		opts.Stats = &a.stats
 	}
