@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/strata-tool/strata/image"
@@ -258,8 +259,15 @@ func openFromIndex(ctx context.Context, s blobStore, root []byte, sel selector) 
 	case len(entries) == 0:
 		return nil, fmt.Errorf("%s: index lists no images: %w", s.describe(), errNoSuchName)
 	case len(entries) == 1 || allSame(entries, func(d image.Descriptor) string { return d.Digest + " " + platformName(d) }):
-		// One image under several names.
-		return resolve(ctx, r, entries[0], nil, nil, sel, 0)
+		// One image under several names: those names are what the store
+		// knows it by, as a docker save's RepoTags are. (The entry is not
+		// made Index.Chosen: its platform chose nothing, and the platform
+		// rule must still hold the image itself to a requested platform.)
+		imgs, err := resolve(ctx, r, entries[0], nil, nil, sel, 0)
+		for _, img := range imgs {
+			img.RepoTags = appendStoredNames(img.RepoTags, entries)
+		}
+		return imgs, err
 	case allHavePlatforms(entries):
 		// The top-level index is itself a multi-platform image.
 		sub := *top
@@ -270,4 +278,18 @@ func openFromIndex(ctx context.Context, s blobStore, root []byte, sel selector) 
 		msg:  fmt.Sprintf("%s holds %d images; name one as PATH:NAME (names: %s)", s.describe(), len(entries), listNames(entries)),
 		kind: ErrAmbiguous,
 	}
+}
+
+// appendStoredNames adds the full image names index entries carry
+// (io.containerd.image.name, a ref.name that is a whole reference rather
+// than skopeo's bare tag) to tags, once each.
+func appendStoredNames(tags []string, entries []image.Descriptor) []string {
+	for _, d := range entries {
+		for _, n := range refNames(d) {
+			if strings.ContainsAny(n, "/:") && !slices.Contains(tags, n) {
+				tags = append(tags, n)
+			}
+		}
+	}
+	return tags
 }
