@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -66,6 +67,8 @@ func (r *Result) WriteText(w io.Writer, colour bool) error {
 		switch {
 		case s.SameInstruction && s.A == s.B:
 			b.WriteString("    (the same instruction, but it made a different layer)\n")
+		case s.SameInstruction && contentHashed(s.A) && contentHashed(s.B):
+			b.WriteString("    (the same instruction with other sources: the builder's content hash differs, and so does the layer)\n")
 		case s.SameInstruction:
 			b.WriteString("    (the same instruction, recorded differently by each builder, but it made a different layer)\n")
 		}
@@ -312,3 +315,9 @@ func plural(n int, word string) string {
 	}
 	return strconv.Itoa(n) + " " + word + "s"
 }
+
+// contentHashRe matches a COPY/ADD whose sources survive only as the
+// builder's content hash (classic builder, buildah).
+var contentHashRe = regexp.MustCompile(`^(COPY|ADD) (\S+ )*(file|dir|multi):[0-9a-f]{16,}`)
+
+func contentHashed(line string) bool { return contentHashRe.MatchString(line) }
