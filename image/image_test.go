@@ -27,7 +27,7 @@ func TestPairHistory(t *testing.T) {
 	}{
 		{"exact", h(false, true, false, true), 2, []int{0, -1, 1, -1}, ""},
 		{"all empty", h(true, true), 0, []int{-1, -1}, ""},
-		{"more history than layers", h(false, false, false), 2, []int{0, 1, -1}, "last 1 entries are unpaired"},
+		{"more history than layers", h(false, false, false), 2, []int{0, 1, -1}, "the last 1 entry is unpaired"},
 		{"fewer history than layers", h(false, true), 3, []int{0, -1}, "top 2 layers have no history"},
 		{"no history", nil, 2, nil, "2 layers but no history"},
 	}
@@ -158,5 +158,17 @@ func TestPlatformSatisfies(t *testing.T) {
 	}
 	if h := HostPlatform(); h.OS != "linux" || h.Architecture == "" {
 		t.Errorf("host platform %v", h)
+	}
+}
+
+func TestCount(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		noun string
+		want string
+	}{{1, "layer", "1 layer"}, {0, "layer", "0 layers"}, {2, "entry", "2 entries"}, {1, "non-empty entry", "1 non-empty entry"}, {3, "key", "3 keys"}} {
+		if got := Count(c.n, c.noun); got != c.want {
+			t.Errorf("Count(%d, %q) = %q, want %q", c.n, c.noun, got, c.want)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package image
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // SetHistory makes hist the image's history, paired with the layers
 // already in img.Layers.
@@ -45,11 +48,11 @@ func (img *Image) Pair() {
 	img.PairingProblem = ""
 	switch {
 	case len(img.History) == 0 && n > 0:
-		img.PairingProblem = fmt.Sprintf("image has %d layers but no history", n)
+		img.PairingProblem = fmt.Sprintf("image has %s but no history", Count(n, "layer"))
 	case nonEmpty > n:
-		img.PairingProblem = fmt.Sprintf("history has %d non-empty entries but the image has %d layers; the last %d entries are unpaired", nonEmpty, n, nonEmpty-n)
+		img.PairingProblem = fmt.Sprintf("history has %s but the image has %s; the last %s unpaired", Count(nonEmpty, "non-empty entry"), Count(n, "layer"), isAre(nonEmpty-n, "entry"))
 	case nonEmpty < n:
-		img.PairingProblem = fmt.Sprintf("history has %d non-empty entries but the image has %d layers; the top %d layers have no history", nonEmpty, n, n-nonEmpty)
+		img.PairingProblem = fmt.Sprintf("history has %s but the image has %s; the top %s no history", Count(nonEmpty, "non-empty entry"), Count(n, "layer"), hasHave(n-nonEmpty, "layer"))
 	}
 }
 
@@ -68,4 +71,30 @@ func (img *Image) UnpairedLayers() []int {
 		}
 	}
 	return out
+}
+
+// Count renders "1 layer", "2 layers", "1 entry", "3 entries": messages
+// about images say how many of something there are, often exactly one.
+func Count(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	if strings.HasSuffix(noun, "y") && !strings.HasSuffix(noun, "ey") {
+		return fmt.Sprintf("%d %sies", n, noun[:len(noun)-1])
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func isAre(n int, noun string) string {
+	if n == 1 {
+		return Count(n, noun) + " is"
+	}
+	return Count(n, noun) + " are"
+}
+
+func hasHave(n int, noun string) string {
+	if n == 1 {
+		return Count(n, noun) + " has"
+	}
+	return Count(n, noun) + " have"
 }

@@ -272,7 +272,7 @@ func (d *daemonSource) Image() *image.Image { return d.img }
 // it, matched by diff_id.
 func (d *daemonSource) OpenLayer(ctx context.Context, i int) (io.ReadCloser, error) {
 	if i < 0 || i >= len(d.img.Layers) {
-		return nil, fmt.Errorf("layer %d: image has %d layers", i, len(d.img.Layers))
+		return nil, fmt.Errorf("layer %d: image has %s", i, image.Count(len(d.img.Layers), "layer"))
 	}
 	d.once.Do(func() { d.openErr = d.spoolSave(ctx) })
 	if d.openErr != nil {

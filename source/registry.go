@@ -160,7 +160,7 @@ func openRegistryBlob(ctx context.Context, p *remote.Puller, repo name.Repositor
 
 func (r *registrySource) OpenLayer(ctx context.Context, i int) (io.ReadCloser, error) {
 	if i < 0 || i >= len(r.img.Layers) {
-		return nil, fmt.Errorf("layer %d: image has %d layers", i, len(r.img.Layers))
+		return nil, fmt.Errorf("layer %d: image has %s", i, image.Count(len(r.img.Layers), "layer"))
 	}
 	l := r.img.Layers[i]
 	rc, err := openRegistryBlob(ctx, r.puller, r.repo, l.Digest)

@@ -107,7 +107,7 @@ func (s *storeSource) Image() *image.Image { return s.img }
 
 func (s *storeSource) OpenLayer(ctx context.Context, i int) (io.ReadCloser, error) {
 	if i < 0 || i >= len(s.img.Layers) {
-		return nil, fmt.Errorf("layer %d: image has %d layers", i, len(s.img.Layers))
+		return nil, fmt.Errorf("layer %d: image has %s", i, image.Count(len(s.img.Layers), "layer"))
 	}
 	l := s.img.Layers[i]
 	what := fmt.Sprintf("%s: layer %d", s.store.describe(), i)

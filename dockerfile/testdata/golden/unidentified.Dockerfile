@@ -1,6 +1,6 @@
 # Dockerfile reconstructed by strata from history shorter than the layers (crane append), free text, docker commit (linux/amd64)
 # order from the image history, final values from the image config; # notes mark what was guessed or lost
-# NOTE: history has 3 non-empty entries but the image has 4 layers; the top 1 layers have no history
+# NOTE: history has 3 non-empty entries but the image has 4 layers; the top 1 layer has no history
 # base image not identified: FROM scratch is a placeholder and the whole history follows
 FROM scratch
 # layer 0: 1.0 kB, sha256:000000000000…
