@@ -17,6 +17,10 @@ type Record struct {
 	Entry
 	Whiteout bool `json:"whiteout,omitempty"`
 	Opaque   bool `json:"opaque,omitempty"`
+	// Offset is where the entry's content starts in the uncompressed tar
+	// stream (just past its headers), so an index can read it back later
+	// without walking the layer again.
+	Offset int64 `json:"-"`
 }
 
 // WalkOptions tune Walk.
@@ -62,6 +66,9 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 		if skip {
 			continue
 		}
+		// archive/tar reads nothing ahead: once Next returns, the stream
+		// stands at the first byte of this entry's content.
+		rec.Offset = cr.n
 		switch rec.Type {
 		case TypeFile:
 			if opts.Hash != nil && opts.Hash(rec.Path) {
