@@ -62,7 +62,7 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 			return st, fmt.Errorf("read tar entry after %d entries: %w", st.Entries, err)
 		}
 		st.Entries++
-		rec, skip := recordFor(hdr)
+		rec, skip := RecordFor(hdr)
 		if skip {
 			continue
 		}
@@ -97,9 +97,12 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 	return st, nil
 }
 
-// recordFor maps a tar header to a record; skip is true for entries that
-// are not part of the image's file system.
-func recordFor(hdr *tar.Header) (rec Record, skip bool) {
+// RecordFor maps a tar header to a record the way Walk does; skip is true
+// for entries that are not part of the image's file system (the root,
+// eStargz bookkeeping, aufs metadata). Tables of contents (eStargz,
+// zstd:chunked) are turned into headers and go through it too, so a
+// listing read from a TOC follows the same rules as one read from the tar.
+func RecordFor(hdr *tar.Header) (rec Record, skip bool) {
 	p := CleanPath(hdr.Name)
 	if p == "" {
 		return rec, true // the root directory itself

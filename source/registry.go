@@ -36,6 +36,10 @@ type registrySource struct {
 	repo   name.Repository
 	puller *remote.Puller
 	ctx    context.Context
+	// opts are kept for the range-request client (blobrange.go), which
+	// needs the same credentials and transport as the puller.
+	opts Options
+	rng  rangeClient
 }
 
 func (r *registrySource) Image() *image.Image { return r.img }
@@ -69,7 +73,7 @@ func openRegistry(ctx context.Context, n reference.Name, opts Options) (Source, 
 	}
 	img.Transport = "registry"
 	img.Reference = ref.Name()
-	return &registrySource{img: img, repo: ref.Context(), puller: puller, ctx: ctx}, nil
+	return &registrySource{img: img, repo: ref.Context(), puller: puller, ctx: ctx, opts: opts}, nil
 }
 
 // registryTransport is the innermost round tripper: TLS policy, Retry-After
