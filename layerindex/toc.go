@@ -170,6 +170,9 @@ func estargzEntries(toc []*estargz.TOCEntry, tocOff int64) ([]Entry, error) {
 		}
 		ent := Entry{Record: rec}
 		ent.Offset = -1
+		if rec.Type == layers.TypeFile && !rec.Whiteout && !rec.Opaque && e.Size == 0 {
+			ent.Digest = emptyDigest
+		}
 		if e.Type == "reg" && e.Size > 0 {
 			last := e
 			for _, c := range toc[k+1:] {
@@ -189,6 +192,9 @@ func estargzEntries(toc []*estargz.TOCEntry, tocOff int64) ([]Entry, error) {
 	}
 	return inheritHardlinks(out), nil
 }
+
+// emptyDigest is the content digest of an empty file, which TOCs leave out.
+const emptyDigest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // zstdChunkedEntry is one entry of a zstd:chunked TOC (containers/storage
 // pkg/chunked/internal: FileMetadata).
@@ -259,6 +265,9 @@ func readZstdChunkedTOC(ctx context.Context, br source.BlobRanger, l image.Layer
 		}
 		ent := Entry{Record: rec}
 		ent.Offset = -1
+		if rec.Type == layers.TypeFile && !rec.Whiteout && !rec.Opaque && e.Size == 0 {
+			ent.Digest = emptyDigest
+		}
 		if e.Type == "reg" && e.Size > 0 {
 			if e.Offset <= 0 || e.EndOffset <= e.Offset {
 				return nil, fmt.Errorf("zstd:chunked TOC entry %s has no data span: %w", e.Name, source.ErrCorrupt)

@@ -12,6 +12,8 @@ package unpack
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 
 	"github.com/strata-tool/strata/layers"
 )
@@ -63,4 +65,20 @@ func (o Options) fileMode(m uint32) uint32 {
 		m &^= 0o6000
 	}
 	return m
+}
+
+// Free reports the bytes free for an unprivileged writer in dir, or in the
+// nearest parent that exists (dir may not exist yet).
+func Free(dir string) (int64, error) {
+	for {
+		n, err := free(dir)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return n, err
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return n, err
+		}
+		dir = up
+	}
 }

@@ -359,3 +359,11 @@ func (w *Writer) finishDir(p string, e *layers.Entry) error {
 	}
 	return setTimes(pfd, name, e.ModTime)
 }
+
+func free(dir string) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, &os.PathError{Op: "statfs", Path: dir, Err: err}
+	}
+	return int64(st.Bavail) * st.Bsize, nil
+}

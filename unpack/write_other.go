@@ -28,3 +28,5 @@ func (w *Writer) Written() int64 { return 0 }
 
 // Close is only implemented on Linux.
 func (w *Writer) Close() error { return errUnsupported }
+
+func free(dir string) (int64, error) { return 0, errUnsupported }

@@ -31,6 +31,7 @@ type app struct {
 	daemon    bool
 	httpStats bool
 	catalog   string
+	noCache   bool
 
 	format outputFormat
 	stats  source.HTTPStats
@@ -82,6 +83,9 @@ func newRootCmd(a *app) *cobra.Command {
 		newBaseCmd(a),
 		newCatalogCmd(a),
 		newDiffCmd(a),
+		newFilesCmd(a),
+		newCatCmd(a),
+		newExtractCmd(a),
 	)
 	return root
 }
