@@ -212,3 +212,29 @@ func TestGzipCheckpointsResume(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointsStayBounded: however dense the spacing asked for, one
+// layer keeps at most maxCheckpoints, still in order and still resumable.
+func TestCheckpointsStayBounded(t *testing.T) {
+	tarball := ocitest.Tar(t, testFiles()...)
+	blob := ocitest.Gzip(t, tarball)
+	ix, err := indexBlob(bytes.NewReader(blob), image.Layer{Size: -1}, 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ix.Checkpoints); n > maxCheckpoints || n < maxCheckpoints/4 {
+		t.Fatalf("%d checkpoints, want between %d and %d", n, maxCheckpoints/4, maxCheckpoints)
+	}
+	for i, cp := range ix.Checkpoints {
+		if i > 0 && (cp.Out <= ix.Checkpoints[i-1].Out || cp.In < ix.Checkpoints[i-1].In) {
+			t.Fatalf("checkpoint %d out of order", i)
+		}
+		if i%16 != 0 {
+			continue
+		}
+		got, err := io.ReadAll(resumeGzip(bufio.NewReader(bytes.NewReader(blob[cp.In:])), cp))
+		if err != nil || !bytes.Equal(got, tarball[cp.Out:]) {
+			t.Fatalf("checkpoint %d does not resume: %v", i, err)
+		}
+	}
+}

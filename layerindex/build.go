@@ -150,24 +150,48 @@ func looksLikeTar(br *bufio.Reader) bool {
 	return len(h) == 512 && bytes.HasPrefix(h[257:], []byte("ustar"))
 }
 
+// maxCheckpoints bounds the checkpoints of one layer: past it, every
+// other one is dropped and the spacing doubles, so an index holds at most
+// 256 windows (8 MiB) however large the layer — memory follows entries,
+// not layer bytes.
+const maxCheckpoints = 256
+
 // recorder keeps checkpoints spaced out as the decoders report them.
 type recorder struct {
 	ix    *Index
 	every int64
+	free  int64
 	last  int64
 }
 
 func (r *recorder) fresh(in, out int64) {
-	if out > 0 && out-r.last >= freeCheckpointEvery {
-		r.ix.Checkpoints = append(r.ix.Checkpoints, Checkpoint{In: in, Out: out, Fresh: true})
-		r.last = out
+	if r.free == 0 {
+		r.free = freeCheckpointEvery
+	}
+	if out > 0 && out-r.last >= r.free {
+		r.add(Checkpoint{In: in, Out: out, Fresh: true})
 	}
 }
 
 func (r *recorder) block(cp Checkpoint) {
 	if cp.Out-r.last >= r.every {
 		cp.Window = bytes.Clone(cp.Window)
-		r.ix.Checkpoints = append(r.ix.Checkpoints, cp)
-		r.last = cp.Out
+		r.add(cp)
 	}
+}
+
+func (r *recorder) add(cp Checkpoint) {
+	cps := append(r.ix.Checkpoints, cp)
+	r.last = cp.Out
+	if len(cps) > maxCheckpoints {
+		kept := cps[:0]
+		for i := 1; i < len(cps); i += 2 {
+			kept = append(kept, cps[i])
+		}
+		clear(cps[len(kept):])
+		cps = kept
+		r.every *= 2
+		r.free = max(r.free, freeCheckpointEvery) * 2
+	}
+	r.ix.Checkpoints = cps
 }

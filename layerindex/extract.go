@@ -167,7 +167,7 @@ func count(ok bool) int {
 // linkable: the hardlink's target is extracted too and is the very file the
 // link was made to (not something a later layer put at that path).
 func (im *Image) linkable(fsys *FS, e File, sel Selection) bool {
-	c, err := im.content(e)
+	c, err := im.linkTarget(e)
 	if err != nil {
 		return false
 	}
@@ -182,6 +182,12 @@ func (im *Image) linkable(fsys *FS, e File, sel Selection) bool {
 // copyFile writes a hardlink whose target is not extracted as a regular
 // file with the target's content.
 func (im *Image) copyFile(ctx context.Context, w *unpack.Writer, e File, rep *ExtractReport) error {
+	if _, err := im.content(e); err != nil {
+		// A link to a path no layer holds (or one that climbed out with
+		// "..", cleaned to somewhere empty): nothing to write.
+		rep.Refused = append(rep.Refused, Refusal{e.Path, err.Error()})
+		return nil
+	}
 	rc, err := im.Open(ctx, e)
 	if err != nil {
 		return err

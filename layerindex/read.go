@@ -39,9 +39,7 @@ func (im *Image) Open(ctx context.Context, f File) (io.ReadCloser, error) {
 	return verified(rc, f), nil
 }
 
-// content resolves a hardlink to the regular file holding its bytes: the
-// last entry at the link's target before it in its own layer, else the
-// file the layers below left there.
+// content resolves a hardlink to the regular file holding its bytes.
 func (im *Image) content(f File) (File, error) {
 	if f.Entry == nil {
 		return f, errors.New("no such file")
@@ -52,6 +50,17 @@ func (im *Image) content(f File) (File, error) {
 	if f.Type != layers.TypeHardlink {
 		return f, fmt.Errorf("%s is a %s, not a regular file", f.Path, f.Type)
 	}
+	t, err := im.linkTarget(f)
+	if err == nil && t.Type != layers.TypeFile {
+		err = fmt.Errorf("%s: hardlink to %s, which is a %s, not a regular file", f.Path, f.Link, t.Type)
+	}
+	return t, err
+}
+
+// linkTarget finds the entry a hardlink names: the last entry at the
+// link's target before it in its own layer, else the one the layers below
+// left there.
+func (im *Image) linkTarget(f File) (File, error) {
 	for layer, upTo := f.Layer, f.Ord; layer >= 0; layer-- {
 		ix := im.Layer(layer)
 		if ix == nil {
@@ -65,10 +74,10 @@ func (im *Image) content(f File) (File, error) {
 			if e.Path != f.Link {
 				continue
 			}
-			if e.Type == layers.TypeFile && !e.Whiteout && !e.Opaque {
-				return File{Entry: e, Layer: layer, Ord: j}, nil
+			if e.Whiteout || e.Type == layers.TypeDir || e.Type == layers.TypeHardlink {
+				return f, fmt.Errorf("%s: hardlink to %s, which is not a file", f.Path, f.Link)
 			}
-			return f, fmt.Errorf("%s: hardlink to %s, which is not a regular file", f.Path, f.Link)
+			return File{Entry: e, Layer: layer, Ord: j}, nil
 		}
 		upTo = -1
 	}

@@ -131,7 +131,8 @@ func RecordFor(hdr *tar.Header) (rec Record, skip bool) {
 		ModTime: hdr.ModTime.UTC(),
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+	// archive/tar reports the old NUL type (TypeRegA) as TypeReg.
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
 		e.Type, e.Size = TypeFile, hdr.Size
 	case tar.TypeDir:
 		e.Type = TypeDir

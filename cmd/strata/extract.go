@@ -98,14 +98,14 @@ func (a *app) runExtract(cmd *cobra.Command, ref string, paths []string, fl extr
 		fmt.Fprintf(cmd.ErrOrStderr(), "refused %s: %s\n", r.Path, r.Reason)
 	}
 	if len(rep.Refused) > 0 {
-		return &exitCodeError{code: 1, err: fmt.Errorf("%s refused as unsafe (listed above)", count(len(rep.Refused), "entry"))}
+		return &exitCodeError{code: 1, err: fmt.Errorf("%d %s refused as unsafe (listed above)", len(rep.Refused), map[bool]string{true: "entry", false: "entries"}[len(rep.Refused) == 1])}
 	}
 	return nil
 }
 
 func extractText(w io.Writer, rep *layerindex.ExtractReport, dir string) error {
-	_, err := fmt.Fprintf(w, "wrote %s, %s (%s), %s into %s\n", count(rep.Dirs, "directory"),
-		count(rep.Files, "file"), humanize.Bytes(rep.Bytes), count(rep.Links, "link"), dir)
+	_, err := fmt.Fprintf(w, "wrote %s (%s), %d directories and %s into %s\n", count(rep.Files, "file"),
+		humanize.Bytes(rep.Bytes), rep.Dirs, count(rep.Links, "link"), dir)
 	return err
 }
 
