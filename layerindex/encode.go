@@ -150,42 +150,45 @@ func (r *reader) index() *Index {
 	ix := &Index{Digest: r.str(), DiffID: r.str(), Format: Format(r.str()), FromTOC: r.byte() == 1,
 		BlobSize: r.varint(), TarSize: r.varint()}
 	n := r.count(12)
-	ix.Entries = make([]Entry, 0, n)
-	prev, prevOff := "", int64(0)
+	ix.Entries = make([]Entry, n)
+	// Paths and digests go into one arena each and become substrings of one
+	// string at the end: two allocations instead of two per entry.
+	var paths, digests []byte
+	type span struct{ path, pathEnd, digest, digestEnd int }
+	spans := make([]span, n)
+	prevStart, prevEnd, prevOff := 0, 0, int64(0)
 	for i := 0; i < n && r.err == nil; i++ {
-		var e Entry
+		e := &ix.Entries[i]
 		shared := int(r.uvarint())
-		if shared > len(prev) {
+		if shared > prevEnd-prevStart {
 			r.fail("path prefix longer than the previous path")
 			break
 		}
-		e.Path = prev[:shared] + r.str()
-		prev = e.Path
-		e.Type = layers.Type(r.byte())
-		fl := r.byte()
-		e.Whiteout, e.Opaque = fl&flWhiteout != 0, fl&flOpaque != 0
-		e.Mode = uint32(r.uvarint())
-		e.UID, e.GID = int(r.varint()), int(r.varint())
-		e.Size = r.varint()
-		sec, nsec := r.varint(), r.uvarint()
-		if nsec >= 1e9 {
-			r.fail("bad nanoseconds")
-		}
-		e.ModTime = time.Unix(sec, int64(nsec)).UTC()
-		e.Offset = prevOff + r.varint()
-		prevOff = e.Offset
-		if fl&flLink != 0 {
-			e.Link = r.str()
-		}
+		start := len(paths)
+		paths = append(paths, paths[prevStart:prevStart+shared]...)
+		paths = append(paths, r.rawStr()...)
+		prevStart, prevEnd = start, len(paths)
+		spans[i] = span{path: start, pathEnd: len(paths), digest: -1}
+		fl := r.entry(e, &prevOff)
 		if fl&flSHA256 != 0 {
-			e.Digest = "sha256:" + hex.EncodeToString(r.bytes(32))
+			d := len(digests)
+			digests = append(digests, "sha256:"...)
+			digests = hex.AppendEncode(digests, r.bytes(32))
+			spans[i].digest, spans[i].digestEnd = d, len(digests)
 		} else if fl&flDigest != 0 {
 			e.Digest = r.str()
 		}
 		if fl&flSpan != 0 {
 			e.Span = Span{Offset: r.varint(), Length: r.varint(), Skip: r.varint()}
 		}
-		ix.Entries = append(ix.Entries, e)
+	}
+	allPaths, allDigests := string(paths), string(digests)
+	for i := range ix.Entries {
+		sp := spans[i]
+		ix.Entries[i].Path = allPaths[sp.path:sp.pathEnd]
+		if sp.digest >= 0 {
+			ix.Entries[i].Digest = allDigests[sp.digest:sp.digestEnd]
+		}
 	}
 	m := r.count(4)
 	for i := 0; i < m && r.err == nil; i++ {
@@ -201,6 +204,28 @@ func (r *reader) index() *Index {
 		ix.Checkpoints = append(ix.Checkpoints, c)
 	}
 	return ix
+}
+
+// entry reads an entry's fixed fields (after its path) and returns its
+// flags; the digest and span that follow are the caller's.
+func (r *reader) entry(e *Entry, prevOff *int64) byte {
+	e.Type = layers.Type(r.byte())
+	fl := r.byte()
+	e.Whiteout, e.Opaque = fl&flWhiteout != 0, fl&flOpaque != 0
+	e.Mode = uint32(r.uvarint())
+	e.UID, e.GID = int(r.varint()), int(r.varint())
+	e.Size = r.varint()
+	sec, nsec := r.varint(), r.uvarint()
+	if nsec >= 1e9 {
+		r.fail("bad nanoseconds")
+	}
+	e.ModTime = time.Unix(sec, int64(nsec)).UTC()
+	e.Offset = *prevOff + r.varint()
+	*prevOff = e.Offset
+	if fl&flLink != 0 {
+		e.Link = r.str()
+	}
+	return fl
 }
 
 // reader decodes the body with bounds checks; the first error sticks.
@@ -254,13 +279,16 @@ func (r *reader) bytes(n int) []byte {
 
 func (r *reader) byte() byte { return r.bytes(1)[0] }
 
-func (r *reader) str() string {
+func (r *reader) str() string { return string(r.rawStr()) }
+
+// rawStr is a length-prefixed string, not copied out of the body.
+func (r *reader) rawStr() []byte {
 	n := r.uvarint()
 	if n > uint64(len(r.b)-r.off) {
 		r.fail("string runs past the end")
-		return ""
+		return nil
 	}
-	return string(r.bytes(int(n)))
+	return r.bytes(int(n))
 }
 
 // count reads a length and refuses one the remaining bytes cannot hold at

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 
@@ -157,7 +158,7 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		ix, err := indexBlob(rc, l, im.opts.CheckpointEvery)
+		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery)
 		rc.Close()
 		if err == nil {
 			im.keep(ctx, l, ix)
@@ -172,7 +173,7 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		return nil, "", err
 	}
 	defer rc.Close()
-	ix, err := indexStream(rc, l)
+	ix, err := indexStream(ctxReader{ctx, rc}, l)
 	if err != nil {
 		return nil, "", err
 	}
@@ -217,4 +218,18 @@ func (im *Image) keep(ctx context.Context, l image.Layer, ix *Index) {
 	if l.DiffID != "" && l.DiffID != l.Digest && !ix.FromTOC {
 		_ = s.Put(ctx, l.DiffID, ix.entriesOnly())
 	}
+}
+
+// ctxReader stops a long local read (a layer in a file) when the context is
+// cancelled; network bodies stop by themselves.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

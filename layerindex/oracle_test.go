@@ -241,7 +241,11 @@ func TestMergedFSMatchesContainerExport(t *testing.T) {
 			want := exportFS(t, docker, strings.TrimPrefix(daemonRef, "docker-daemon:"))
 			labels := []string{"registry", "oci-layout-zstd", "docker-archive"}
 			if img.Name == "single" {
-				labels = append(labels, "docker-daemon")
+				// Every other way in, for one Dockerfile: the daemon (its
+				// stream), a whole-file gzip save, Docker 29's OCI save with
+				// compressed blobs, podman's archives, crane's layout.
+				labels = append(labels, "docker-daemon", "docker-archive-gzip", "docker29-archive",
+					"oci-archive", "podman-docker-archive", "crane-oci-layout")
 			}
 			for _, label := range labels {
 				ref, ok := img.Refs[label]

@@ -97,9 +97,12 @@ func TestFilesJSONCatAndChanges(t *testing.T) {
 		t.Fatalf("--path app/** gave %d rows, greeting.txt found: %v", len(rows), found)
 	}
 	busybox, _ := os.ReadFile("/bin/busybox")
-	code, sh, errs := runCLI(t, "cat", ref, "/bin/sh")
-	if code != 0 || sh != string(busybox) {
-		t.Errorf("cat /bin/sh (a symlink to busybox): exit %d, %d bytes (want %d), %s", code, len(sh), len(busybox), errs)
+	t.Setenv("DOCKER_HOST", testenv.Service(t, "STRATA_TEST_DOCKER_HOST"))
+	for _, label := range []string{"registry", "docker-archive", "docker-archive-gzip", "oci-layout-zstd", "docker29-archive", "docker-daemon"} {
+		code, sh, errs := runCLI(t, "cat", builtRef(t, "single", "buildkit", label), "/bin/sh")
+		if code != 0 || sh != string(busybox) {
+			t.Errorf("%s: cat /bin/sh (a symlink to busybox): exit %d, %d bytes (want %d), %s", label, code, len(sh), len(busybox), errs)
+		}
 	}
 	code, out, _ = runCLI(t, "files", "--changes", "-o", "json", ref)
 	var changes []fileRow
