@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/strata-tool/strata/layers"
 	"github.com/strata-tool/strata/unpack"
@@ -32,6 +32,8 @@ type ExtractReport struct {
 // Selection is what Extract would write: the entries below the roots, and
 // the directories above them.
 type Selection struct {
+	// Roots are the selected paths as found in the image ("" is all).
+	Roots   []string
 	Entries []File
 	// Bytes is the regular-file content to write.
 	Bytes int64
@@ -61,11 +63,11 @@ func (f *FS) Select(roots ...string) (Selection, error) {
 		if root != "" {
 			dir, _, err := f.Resolve(path.Dir("/" + root))
 			if err != nil {
-				return sel, fmt.Errorf("%s: %w", r, err)
+				return sel, fmt.Errorf("%s: %w", r, ErrNotInImage)
 			}
 			root = joinPath(dir, path.Base("/"+root))
 			if _, ok := f.files[root]; !ok && !f.dirs[root] {
-				return sel, fmt.Errorf("%s: %w", r, fs.ErrNotExist)
+				return sel, fmt.Errorf("%s: %w", r, ErrNotInImage)
 			}
 			for q := parentOf(root); q != ""; q = parentOf(q) {
 				if e, ok := f.files[q]; ok {
@@ -73,6 +75,7 @@ func (f *FS) Select(roots ...string) (Selection, error) {
 				}
 			}
 		}
+		sel.Roots = append(sel.Roots, root)
 		for _, e := range f.Under(root) {
 			add(e)
 		}
@@ -90,7 +93,9 @@ func (f *FS) Select(roots ...string) (Selection, error) {
 func (im *Image) Extract(ctx context.Context, fsys *FS, sel Selection, w *unpack.Writer) (*ExtractReport, error) {
 	rep := &ExtractReport{Skipped: []unpack.Skip{}, Refused: []Refusal{}}
 	for _, p := range fsys.Orphans {
-		rep.Refused = append(rep.Refused, Refusal{p, "below a symlink or file: never written through"})
+		if sel.covers(p) {
+			rep.Refused = append(rep.Refused, Refusal{p, "below a symlink or file: never written through"})
+		}
 	}
 	var files, copies, later []File
 	for _, e := range sel.Entries {
@@ -201,4 +206,14 @@ func (im *Image) copyFile(ctx context.Context, w *unpack.Writer, e File, rep *Ex
 		rep.Bytes += e.Size
 	}
 	return err
+}
+
+// covers reports whether p lies at or below one of the roots.
+func (s Selection) covers(p string) bool {
+	for _, r := range s.Roots {
+		if r == "" || p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -169,6 +169,15 @@ func (f *FS) DirSizes() map[string]int64 {
 // ErrLoop is returned for a path whose symlinks lead round in circles.
 var ErrLoop = errors.New("too many levels of symbolic links")
 
+// ErrNotInImage is returned for a path the file system does not hold; it
+// matches fs.ErrNotExist too.
+var ErrNotInImage error = notInImage{}
+
+type notInImage struct{}
+
+func (notInImage) Error() string        { return "no such file in the image" }
+func (notInImage) Is(target error) bool { return target == fs.ErrNotExist }
+
 // Resolve follows symlinks in p as the image's own root would: absolute
 // targets start at the image root, ".." stops at it, so resolution never
 // leaves the image. The result is the entry p finally names (a directory
@@ -185,7 +194,7 @@ func (f *FS) Resolve(p string) (string, File, error) {
 				cur = next
 				continue
 			}
-			return next, File{}, fmt.Errorf("%s: %w", next, fs.ErrNotExist)
+			return next, File{}, fmt.Errorf("%s: %w", next, ErrNotInImage)
 		}
 		if e.Type == layers.TypeSymlink {
 			if hops++; hops > 40 {
@@ -206,7 +215,7 @@ func (f *FS) Resolve(p string) (string, File, error) {
 	}
 	e, ok := f.files[cur]
 	if !ok && !f.dirs[cur] {
-		return cur, File{}, fmt.Errorf("%s: %w", cur, fs.ErrNotExist)
+		return cur, File{}, fmt.Errorf("%s: %w", cur, ErrNotInImage)
 	}
 	return cur, e, nil
 }

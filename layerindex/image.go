@@ -119,6 +119,9 @@ func (im *Image) Layer(i int) *Index {
 func (im *Image) How(i int) How {
 	im.mu.Lock()
 	defer im.mu.Unlock()
+	if i < 0 || i >= len(im.how) {
+		return ""
+	}
 	return im.how[i]
 }
 

@@ -71,7 +71,7 @@ func (a *app) runExtract(cmd *cobra.Command, ref string, paths []string, fl extr
 	}
 	sel, err := fsys.Select(paths...)
 	if err != nil {
-		return notFound(err, err.Error())
+		return err
 	}
 	if err := checkRoom(fl.dir, sel.Bytes, limit); err != nil {
 		return err

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"errors"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,7 +125,7 @@ func sizeCell(typ string, n int64, human bool) string {
 
 // notFound words a missing path the way a user reads it.
 func notFound(err error, p string) error {
-	if strings.Contains(err.Error(), fs.ErrNotExist.Error()) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: no such file in the image", p)
 	}
 	return err
