@@ -131,8 +131,7 @@ func RecordFor(hdr *tar.Header) (rec Record, skip bool) {
 		ModTime: hdr.ModTime.UTC(),
 	}
 	switch hdr.Typeflag {
-	// archive/tar reports the old NUL type (TypeRegA) as TypeReg.
-	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont: // archive/tar reads the old TypeRegA as TypeReg
 		e.Type, e.Size = TypeFile, hdr.Size
 	case tar.TypeDir:
 		e.Type = TypeDir
