@@ -141,13 +141,15 @@ func verify(ix *Index, l image.Layer) error {
 }
 
 // looksLikeTar checks for the "ustar" magic of the first header (every tar
-// writer in use sets it), and accepts an empty blob as an empty tar.
+// writer in use sets it), and accepts an empty blob or a tar that is only
+// its end marker (the empty layers of legacy saves). Anything else goes to
+// the source's own stream, which knows every compression.
 func looksLikeTar(br *bufio.Reader) bool {
 	h, _ := br.Peek(512)
 	if len(h) == 0 {
 		return true
 	}
-	return len(h) == 512 && bytes.HasPrefix(h[257:], []byte("ustar"))
+	return len(h) == 512 && (bytes.HasPrefix(h[257:], []byte("ustar")) || bytes.Count(h, []byte{0}) == 512)
 }
 
 // maxCheckpoints bounds the checkpoints of one layer: past it, every
