@@ -63,7 +63,9 @@ func oneLineInstruction(s string) string { return strings.Join(strings.Fields(s)
 // what lies below them.
 func renderTree(w io.Writer, im *layerindex.Image, fsys *layerindex.FS, pat layerindex.Pattern, human bool) error {
 	sizes := fsys.DirSizes()
-	fmt.Fprintf(w, "%10s  /\n", bytesCell(sizes[""], human))
+	if pat.String() == "**" {
+		fmt.Fprintf(w, "%10s  /\n", bytesCell(sizes[""], human))
+	}
 	steps := map[int]bool{}
 	for _, f := range fsys.Files() {
 		if !pat.Match(f.Path) {
