@@ -119,6 +119,32 @@ func TestWalkRecords(t *testing.T) {
 	}
 }
 
+// TestWalkOffsets checks that each record's Offset is where its content
+// starts in the tar stream, PAX headers and long names included.
+func TestWalkOffsets(t *testing.T) {
+	long := strings.Repeat("d/", 80) + "long-name.txt"
+	layer := tarOf(t, dir("etc/"), file("etc/a", "first file"), file(long, "behind a PAX header"), file("etc/b", "second"))
+	want := map[string]string{"etc/a": "first file", long: "behind a PAX header", "etc/b": "second"}
+	seen := 0
+	_, err := Walk(bytes.NewReader(layer), WalkOptions{}, func(r Record) error {
+		body, ok := want[r.Path]
+		if !ok {
+			return nil
+		}
+		seen++
+		if got := string(layer[r.Offset : r.Offset+r.Size]); got != body {
+			t.Errorf("%s: bytes at offset %d are %q, want %q", r.Path, r.Offset, got, body)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(want) {
+		t.Fatalf("saw %d of %d files", seen, len(want))
+	}
+}
+
 func TestWalkRejectsGarbage(t *testing.T) {
 	_, err := Walk(strings.NewReader(strings.Repeat("not a tar ", 100)), WalkOptions{}, func(Record) error { return nil })
 	if err == nil {

@@ -17,6 +17,10 @@ type Record struct {
 	Entry
 	Whiteout bool `json:"whiteout,omitempty"`
 	Opaque   bool `json:"opaque,omitempty"`
+	// Offset is where the entry's content starts in the uncompressed tar
+	// stream (just past its headers), so an index can read it back later
+	// without walking the layer again.
+	Offset int64 `json:"-"`
 }
 
 // WalkOptions tune Walk.
@@ -58,10 +62,13 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 			return st, fmt.Errorf("read tar entry after %d entries: %w", st.Entries, err)
 		}
 		st.Entries++
-		rec, skip := recordFor(hdr)
+		rec, skip := RecordFor(hdr)
 		if skip {
 			continue
 		}
+		// archive/tar reads nothing ahead: once Next returns, the stream
+		// stands at the first byte of this entry's content.
+		rec.Offset = cr.n
 		switch rec.Type {
 		case TypeFile:
 			if opts.Hash != nil && opts.Hash(rec.Path) {
@@ -91,9 +98,12 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 	return st, nil
 }
 
-// recordFor maps a tar header to a record; skip is true for entries that
-// are not part of the image's file system.
-func recordFor(hdr *tar.Header) (rec Record, skip bool) {
+// RecordFor maps a tar header to a record the way Walk does; skip is true
+// for entries that are not part of the image's file system (the root,
+// eStargz bookkeeping, aufs metadata). Tables of contents (eStargz,
+// zstd:chunked) are turned into headers and go through it too, so a
+// listing read from a TOC follows the same rules as one read from the tar.
+func RecordFor(hdr *tar.Header) (rec Record, skip bool) {
 	p := CleanPath(hdr.Name)
 	if p == "" {
 		return rec, true // the root directory itself

@@ -25,6 +25,10 @@ type registrySource struct {
 	img    *image.Image
 	repo   name.Repository
 	puller *remote.Puller
+	// opts are kept for the range-request client (blobrange.go), which
+	// needs the same credentials and transport as the puller.
+	opts Options
+	rng  rangeClient
 }
 
 func (r *registrySource) Image() *image.Image { return r.img }
@@ -69,7 +73,7 @@ func openRegistry(ctx context.Context, n reference.Name, opts Options, sel selec
 	for i, img := range imgs {
 		img.Transport = "registry"
 		img.Reference = ref.Name()
-		out[i] = &registrySource{img: img, repo: ref.Context(), puller: puller}
+		out[i] = &registrySource{img: img, repo: ref.Context(), puller: puller, opts: opts}
 	}
 	return out, nil
 }

@@ -32,6 +32,7 @@ type app struct {
 	httpStats bool
 	catalog   string
 	net       netFlags
+	noCache   bool
 
 	format outputFormat
 	stats  source.HTTPStats
@@ -78,6 +79,9 @@ func newRootCmd(a *app) *cobra.Command {
 		newBaseCmd(a),
 		newCatalogCmd(a),
 		newDiffCmd(a),
+		newFilesCmd(a),
+		newCatCmd(a),
+		newExtractCmd(a),
 	)
 	return root
 }

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/strata-tool/strata/internal/humanize"
+	"github.com/strata-tool/strata/layerindex"
+)
+
+// renderList prints one path a line, then the instruction of every step
+// the list blames.
+func renderList(w io.Writer, im *layerindex.Image, rows []fileRow, human bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MODE\tUID:GID\tSIZE\tSTEP\t PATH")
+	steps := map[int]bool{}
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%d:%d\t%s\t%d\t %s\n", modeString(r.Type, r.Mode), r.UID, r.GID,
+			sizeCell(r.Type, r.Size, human), r.Step, pathCell(r))
+		steps[r.Step] = true
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s\n", count(len(rows), "path"))
+	return stepLegend(w, im, steps)
+}
+
+func pathCell(r fileRow) string {
+	switch r.Type {
+	case "symlink":
+		return r.Path + " -> " + r.Link
+	case "hardlink":
+		return r.Path + " => " + r.Link
+	case "dir":
+		return r.Path + "/"
+	}
+	return r.Path
+}
+
+// stepLegend prints "STEP n  instruction" for each step number in use.
+func stepLegend(w io.Writer, im *layerindex.Image, used map[int]bool) error {
+	var nums []int
+	for n := range used {
+		if n > 0 {
+			nums = append(nums, n)
+		}
+	}
+	sort.Ints(nums)
+	for _, n := range nums {
+		fmt.Fprintf(w, "step %d: %s\n", n, oneLineInstruction(im.Steps[n-1].Instruction))
+	}
+	return nil
+}
+
+func oneLineInstruction(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// renderTree draws the final file system, directories with the size of
+// what lies below them.
+func renderTree(w io.Writer, im *layerindex.Image, fsys *layerindex.FS, pat layerindex.Pattern, human bool) error {
+	sizes := fsys.DirSizes()
+	if pat.String() == "**" {
+		fmt.Fprintf(w, "%10s  /\n", bytesCell(sizes[""], human))
+	}
+	steps := map[int]bool{}
+	for _, f := range fsys.Files() {
+		if !pat.Match(f.Path) {
+			continue
+		}
+		r := rowOf(im, f)
+		depth := strings.Count(f.Path, "/") + 1
+		name := f.Path[strings.LastIndexByte(f.Path, '/')+1:]
+		size := sizeCell(r.Type, r.Size, human)
+		if r.Type == "dir" {
+			size = bytesCell(sizes[f.Path], human)
+		}
+		r.Path = name
+		fmt.Fprintf(w, "%10s  %s%s  (step %d)\n", size, strings.Repeat("  ", depth), pathCell(r), r.Step)
+		steps[r.Step] = true
+	}
+	return stepLegend(w, im, steps)
+}
+
+func bytesCell(n int64, human bool) string {
+	if human {
+		return humanize.Bytes(n)
+	}
+	return fmt.Sprint(n)
+}
+
+// changeGroup is one layer's changes, as rows.
+type changeGroup struct {
+	layer int
+	rows  []fileRow
+}
+
+// layerChanges lists what layer only (or every layer, only < 0) changed.
+func layerChanges(ctx context.Context, im *layerindex.Image, only int, pat layerindex.Pattern) ([]changeGroup, error) {
+	upTo := len(im.Image.Layers)
+	if only >= 0 {
+		upTo = only + 1
+	}
+	which := make([]int, upTo)
+	for i := range which {
+		which[i] = i
+	}
+	if err := im.Load(ctx, which...); err != nil {
+		return nil, err
+	}
+	all, err := im.Changes(upTo)
+	if err != nil {
+		return nil, err
+	}
+	var out []changeGroup
+	for i, cs := range all {
+		if only >= 0 && i != only {
+			continue
+		}
+		g := changeGroup{layer: i, rows: []fileRow{}}
+		for _, c := range cs {
+			if pat.Match(c.Path) {
+				g.rows = append(g.rows, changeRow(im, c))
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// changeRow: what was written, or for a deletion what was there (type ""
+// when the layers below had nothing at the path).
+func changeRow(im *layerindex.Image, c layerindex.Change) fileRow {
+	r := rowOf(im, c.File)
+	if c.Kind == layerindex.Deleted || c.Kind == layerindex.Opaque {
+		r = fileRow{Path: c.Path, Layer: c.File.Layer, Step: r.Step}
+		if c.Lower.Entry != nil {
+			low := rowOf(im, c.Lower)
+			low.Layer, low.Step = r.Layer, r.Step
+			r = low
+		}
+	}
+	r.Change = string(c.Kind)
+	return r
+}
+
+var changeMark = map[string]string{"added": "A", "modified": "M", "deleted": "D", "opaque": "O"}
+
+func renderChanges(w io.Writer, im *layerindex.Image, groups []changeGroup, human bool) error {
+	for _, g := range groups {
+		step := "?"
+		instr := ""
+		if s, ok := im.Step(g.layer); ok {
+			step, instr = fmt.Sprint(s.Step), oneLineInstruction(s.Instruction)
+		}
+		fmt.Fprintf(w, "step %s (layer %d): %s\n", step, g.layer, instr)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		for _, r := range g.rows {
+			mode, size := "", ""
+			if r.Type != "" && r.Change != "deleted" {
+				mode, size = modeString(r.Type, r.Mode), sizeCell(r.Type, r.Size, human)
+			}
+			note := ""
+			if r.Change == "opaque" {
+				note = "  (opaque: hides what lower layers had below)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t %s%s\n", changeMark[r.Change], mode, size, pathCell(r), note)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package layerindex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/strata-tool/strata/history"
+	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/source"
+)
+
+// Options tune how an Image indexes its layers.
+type Options struct {
+	// Store keeps indexes between runs; nil reads every layer every time.
+	Store Store
+	// Parallel is how many layers are indexed at once (0: one per CPU,
+	// at most 4).
+	Parallel int
+	// NoTOC reads layers that carry a table of contents in full anyway.
+	NoTOC bool
+	// CheckpointEvery spaces gzip checkpoints (0: DefaultCheckpointEvery).
+	CheckpointEvery int64
+}
+
+// How says where a layer's index came from.
+type How string
+
+// Ways a layer gets indexed.
+const (
+	HowCache  How = "cache"  // the Store had it
+	HowTOC    How = "toc"    // read from the layer's table of contents
+	HowBlob   How = "blob"   // the stored blob was read once, with checkpoints
+	HowStream How = "stream" // the source's decompressed stream was read once
+)
+
+// Image is an opened image whose layers are indexed on demand. Load, then
+// Layer/Merge/Changes; Open and ReadFiles read content. Safe for concurrent
+// use after Load returns.
+type Image struct {
+	// Image is the model; Steps numbers its history as `strata layers` does.
+	Image *image.Image
+	Steps []history.Step
+
+	src  source.Source
+	opts Options
+
+	mu     sync.Mutex
+	layers []*Index
+	how    []How
+	// stepOf maps a layer index to its position in Steps.
+	stepOf map[int]int
+}
+
+// New wraps an opened source. Nothing is read until Load.
+func New(src source.Source, opts Options) *Image {
+	img := src.Image()
+	im := &Image{Image: img, Steps: history.Steps(img), src: src, opts: opts,
+		layers: make([]*Index, len(img.Layers)), how: make([]How, len(img.Layers)), stepOf: map[int]int{}}
+	for i, s := range im.Steps {
+		if s.Layer != nil {
+			im.stepOf[*s.Layer] = i
+		}
+	}
+	return im
+}
+
+// Load indexes the given layers (all when none are given), in parallel,
+// through the Store. Layers already loaded are skipped.
+func (im *Image) Load(ctx context.Context, which ...int) error {
+	if len(which) == 0 {
+		for i := range im.layers {
+			which = append(which, i)
+		}
+	}
+	n := im.opts.Parallel
+	if n <= 0 {
+		n = min(runtime.GOMAXPROCS(0), 4)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(n)
+	for _, i := range which {
+		if i < 0 || i >= len(im.layers) {
+			return fmt.Errorf("layer %d: the image has %d layers (0–%d)", i, len(im.layers), len(im.layers)-1)
+		}
+		if im.Layer(i) != nil {
+			continue
+		}
+		g.Go(func() error {
+			ix, how, err := im.load(ctx, i)
+			if err != nil {
+				return fmt.Errorf("index layer %d (%s): %w", i, im.Image.Layers[i].Digest, err)
+			}
+			im.mu.Lock()
+			im.layers[i], im.how[i] = ix, how
+			im.mu.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// Layer returns layer i's index, or nil when it is not loaded.
+func (im *Image) Layer(i int) *Index {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if i < 0 || i >= len(im.layers) {
+		return nil
+	}
+	return im.layers[i]
+}
+
+// How says where layer i's index came from ("" when not loaded).
+func (im *Image) How(i int) How {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if i < 0 || i >= len(im.how) {
+		return ""
+	}
+	return im.how[i]
+}
+
+// Step returns the history step that made layer i (1-based Step number
+// and instruction, as `strata layers` shows them).
+func (im *Image) Step(i int) (history.Step, bool) {
+	j, ok := im.stepOf[i]
+	if !ok {
+		return history.Step{}, false
+	}
+	return im.Steps[j], true
+}
+
+// load finds or builds layer i's index: the Store by blob digest (full
+// index), then by diff_id (entries only); else the TOC, else one pass over
+// the stored blob, else one over the source's stream.
+func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
+	l := im.Image.Layers[i]
+	if ix := im.cached(ctx, l); ix != nil {
+		return ix, HowCache, nil
+	}
+	ranger, canRange := im.src.(source.BlobRanger)
+	canRange = canRange && l.Digest != ""
+	if canRange && !im.opts.NoTOC && HasTOC(l) {
+		ix, err := fromTOC(ctx, ranger, l)
+		if err == nil {
+			im.keep(ctx, l, ix)
+			return ix, HowTOC, nil
+		}
+		if ctx.Err() != nil {
+			return nil, "", err
+		}
+		// A damaged or unreadable TOC: the layer itself still decides.
+	}
+	if canRange {
+		rc, err := ranger.OpenBlobRange(ctx, l.Digest, 0, -1)
+		if err != nil {
+			return nil, "", err
+		}
+		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery)
+		rc.Close()
+		if err == nil {
+			im.keep(ctx, l, ix)
+			return ix, HowBlob, nil
+		}
+		if !errors.Is(err, errNotIndexable) {
+			return nil, "", err
+		}
+	}
+	rc, err := im.src.OpenLayer(ctx, i)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rc.Close()
+	ix, err := indexStream(ctxReader{ctx, rc}, l)
+	if err != nil {
+		return nil, "", err
+	}
+	im.keep(ctx, l, ix)
+	return ix, HowStream, nil
+}
+
+// cached looks the layer up by blob digest, then by diff_id. An index
+// whose diff_id disagrees with the layer's is not this layer's.
+func (im *Image) cached(ctx context.Context, l image.Layer) *Index {
+	if im.opts.Store == nil {
+		return nil
+	}
+	for _, key := range []string{l.Digest, l.DiffID} {
+		if key == "" {
+			continue
+		}
+		ix, err := im.opts.Store.Get(ctx, key)
+		if err != nil || (l.DiffID != "" && ix.DiffID != "" && ix.DiffID != l.DiffID) {
+			continue
+		}
+		if key == l.Digest && ix.Digest != l.Digest {
+			ix = ix.entriesOnly()
+		}
+		return ix
+	}
+	return nil
+}
+
+// keep stores a new index under the blob digest, and its entries under the
+// diff_id for other compressions of the same layer. TOC listings stay
+// with their blob: their mtimes are rounded. Failing to cache is not an
+// error of the verb.
+func (im *Image) keep(ctx context.Context, l image.Layer, ix *Index) {
+	s := im.opts.Store
+	if s == nil {
+		return
+	}
+	if l.Digest != "" && ix.Digest == l.Digest {
+		_ = s.Put(ctx, l.Digest, ix)
+	}
+	if l.DiffID != "" && l.DiffID != l.Digest && !ix.FromTOC {
+		_ = s.Put(ctx, l.DiffID, ix.entriesOnly())
+	}
+}
+
+// ctxReader stops a long local read (a layer in a file) when the context is
+// cancelled; network bodies stop by themselves.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
