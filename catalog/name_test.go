@@ -69,8 +69,9 @@ func TestNameForBuiltImages(t *testing.T) {
 		if want == "" {
 			continue
 		}
-		wantRepo, wantTag, _ := strings.Cut(strings.TrimPrefix(want, "127.0.0.1:5000/"), ":")
-		wantRepo = "127.0.0.1:5000/" + wantRepo
+		reg := os.Getenv("STRATA_TEST_REGISTRY") + "/"
+		wantRepo, wantTag, _ := strings.Cut(strings.TrimPrefix(want, reg), ":")
+		wantRepo = reg + wantRepo
 		for kind, ref := range b.Refs {
 			var opts source.Options
 			switch {

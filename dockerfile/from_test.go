@@ -75,7 +75,7 @@ func TestBuildahChildOwnSteps(t *testing.T) {
 				// No catalog corroborates a declared digest: the parent is
 				// named, not pinned. podman names the image it found in its
 				// storage (for crosschild another tag of the same image).
-				if !strings.HasPrefix(from, "FROM 127.0.0.1:5000/strata-test/parent:") || strings.Contains(from, "@") {
+				if !strings.HasPrefix(from, "FROM "+os.Getenv("STRATA_TEST_REGISTRY")+"/strata-test/parent:") || strings.Contains(from, "@") {
 					t.Errorf("%s: %q, want FROM the parent, unpinned\n%s", ref, from, res.Text)
 				}
 				for _, step := range own[b.Name] {
