@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/reference"
 	"github.com/strata-tool/strata/internal/testenv"
 	"github.com/strata-tool/strata/source"
 )
@@ -126,9 +127,11 @@ func TestChooseNameOCIAnnotations(t *testing.T) {
 		if want == "" {
 			continue
 		}
-		wantRepo, wantTag, _ := strings.Cut(want, ":5000/")
-		wantRepo = wantRepo + ":5000/" + wantTag[:strings.LastIndex(wantTag, ":")]
-		wantTag = want[strings.LastIndex(want, ":")+1:]
+		wn, err := reference.ParseName(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRepo, wantTag := wn.FamiliarRepository(), wn.ExplicitTag()
 		for kind, ref := range b.Refs {
 			var index []byte
 			switch kind {
