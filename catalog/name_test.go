@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/strata-tool/strata/catalog"
-	"github.com/strata-tool/strata/reference"
 	"github.com/strata-tool/strata/internal/testenv"
+	"github.com/strata-tool/strata/reference"
 	"github.com/strata-tool/strata/source"
 )
 
