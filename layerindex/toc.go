@@ -160,18 +160,12 @@ func estargzEntries(toc []*estargz.TOCEntry, tocOff int64) ([]Entry, error) {
 		if e.Type == "chunk" {
 			continue
 		}
-		hdr, err := tocHeader(e.Type, e.Name, e.LinkName, e.Mode, e.UID, e.GID, e.Size, parse3339(e.ModTime3339))
+		ent, skip, err := tocEntry(e.Type, e.Name, e.LinkName, e.Mode, e.UID, e.GID, e.Size, parse3339(e.ModTime3339))
 		if err != nil {
 			return nil, err
 		}
-		rec, skip := layers.RecordFor(hdr)
 		if skip {
 			continue
-		}
-		ent := Entry{Record: rec}
-		ent.Offset = -1
-		if rec.Type == layers.TypeFile && !rec.Whiteout && !rec.Opaque && e.Size == 0 {
-			ent.Digest = emptyDigest
 		}
 		if e.Type == "reg" && e.Size > 0 {
 			last := e
@@ -255,18 +249,12 @@ func readZstdChunkedTOC(ctx context.Context, br source.BlobRanger, l image.Layer
 		if e.ModTime != nil {
 			mt = *e.ModTime
 		}
-		hdr, err := tocHeader(e.Type, e.Name, e.Linkname, e.Mode, e.UID, e.GID, e.Size, mt)
+		ent, skip, err := tocEntry(e.Type, e.Name, e.Linkname, e.Mode, e.UID, e.GID, e.Size, mt)
 		if err != nil {
 			return nil, err
 		}
-		rec, skip := layers.RecordFor(hdr)
 		if skip {
 			continue
-		}
-		ent := Entry{Record: rec}
-		ent.Offset = -1
-		if rec.Type == layers.TypeFile && !rec.Whiteout && !rec.Opaque && e.Size == 0 {
-			ent.Digest = emptyDigest
 		}
 		if e.Type == "reg" && e.Size > 0 {
 			if e.Offset <= 0 || e.EndOffset <= e.Offset {
@@ -283,6 +271,26 @@ func readZstdChunkedTOC(ctx context.Context, br source.BlobRanger, l image.Layer
 
 // tocHeader rebuilds the tar header a TOC entry describes. TOC modes may
 // carry the file-type bits (podman's do); RecordFor keeps the low 12.
+// tocEntry turns one TOC record (eStargz and zstd:chunked share tar's
+// vocabulary) into an index entry by the walker's own rules; skip reports
+// an entry the walker would leave out. Content spans are the caller's.
+func tocEntry(typ, name, link string, mode int64, uid, gid int, size int64, mtime time.Time) (Entry, bool, error) {
+	hdr, err := tocHeader(typ, name, link, mode, uid, gid, size, mtime)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	rec, skip := layers.RecordFor(hdr)
+	if skip {
+		return Entry{}, true, nil
+	}
+	ent := Entry{Record: rec}
+	ent.Offset = -1
+	if rec.Type == layers.TypeFile && !rec.Whiteout && !rec.Opaque && size == 0 {
+		ent.Digest = emptyDigest
+	}
+	return ent, false, nil
+}
+
 func tocHeader(typ, name, link string, mode int64, uid, gid int, size int64, mtime time.Time) (*tar.Header, error) {
 	flags := map[string]byte{"dir": tar.TypeDir, "reg": tar.TypeReg, "symlink": tar.TypeSymlink,
 		"hardlink": tar.TypeLink, "char": tar.TypeChar, "block": tar.TypeBlock, "fifo": tar.TypeFifo}
