@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/internal/safetext"
 )
 
 func newCatalogLsCmd(a *app) *cobra.Command {
@@ -136,7 +137,9 @@ func printEntries(w io.Writer, es []catalog.Entry) error {
 		if d == "" && e.ConfigDigest != "" {
 			d = "config " + e.ConfigDigest
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Ref(), e.Platform, e.Layers(), strings.Join(chains, "+"), d, e.Added.Format("2006-01-02"))
+		// Cells are image text: escaped onto one line, so no tab or
+		// newline in a name can move a column or forge a row.
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", safetext.Line(e.Ref()), safetext.Line(e.Platform), e.Layers(), strings.Join(chains, "+"), safetext.Line(d), e.Added.Format("2006-01-02"))
 	}
 	return tw.Flush()
 }

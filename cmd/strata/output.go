@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/strata-tool/strata/internal/safetext"
 )
 
 // outputFormat is -o: one rule for every verb.
@@ -34,9 +37,16 @@ func (a *app) emit(w io.Writer, v any, text func(io.Writer) error) error {
 	return text(w)
 }
 
+// writeJSON writes v indented. encoding/json escapes C0 controls itself;
+// safetext.JSON escapes the C1 and bidi controls it leaves raw.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(safetext.JSON(b.Bytes()))
+	return err
 }
