@@ -25,7 +25,16 @@ type WalkOptions struct {
 	// be hashed. nil hashes nothing; hashing is the only reason content is
 	// read at all, so callers ask only where a comparison needs it.
 	Hash func(path string) bool
+	// MaxSparse bounds the bytes of sparse entries hashed in one layer
+	// (their holes are read as zeros); 0 means DefaultMaxSparse.
+	MaxSparse int64
 }
+
+// DefaultMaxSparse is how many bytes of sparse files Walk hashes per layer.
+// A sparse entry stores its data and a map of holes; its size is whatever
+// the header claims (9×10^18 bytes in a hostile layer), and hashing it
+// means reading every hole as zeros. No builder writes sparse entries.
+const DefaultMaxSparse = 1 << 30
 
 // Stats counts what a walk consumed.
 type Stats struct {
@@ -49,6 +58,10 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 	}
 	targets := map[string]content{}
 	buf := make([]byte, 64<<10)
+	sparseLeft := opts.MaxSparse
+	if sparseLeft <= 0 {
+		sparseLeft = DefaultMaxSparse
+	}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -58,13 +71,22 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 			return st, fmt.Errorf("read tar entry after %d entries: %w", st.Entries, err)
 		}
 		st.Entries++
-		rec, skip := recordFor(hdr)
+		rec, skip, err := recordFor(hdr)
+		if err != nil {
+			return st, err
+		}
 		if skip {
 			continue
 		}
 		switch rec.Type {
 		case TypeFile:
 			if opts.Hash != nil && opts.Hash(rec.Path) {
+				if isSparse(hdr) {
+					if hdr.Size > sparseLeft {
+						return st, fmt.Errorf("tar entry %q is a sparse file claiming %d bytes: strata reads at most %d bytes of sparse files per layer, holes included", hdr.Name, hdr.Size, opts.maxSparse())
+					}
+					sparseLeft -= hdr.Size
+				}
 				h := sha256.New()
 				if _, err := io.CopyBuffer(h, tr, buf); err != nil {
 					return st, fmt.Errorf("read content of %s: %w", rec.Path, err)
@@ -90,28 +112,55 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 	return st, nil
 }
 
+func (o WalkOptions) maxSparse() int64 {
+	if o.MaxSparse > 0 {
+		return o.MaxSparse
+	}
+	return DefaultMaxSparse
+}
+
+// isSparse reports whether hdr is a GNU sparse entry, old style or PAX.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
 // recordFor maps a tar header to a record; skip is true for entries that
-// are not part of the image's file system.
-func recordFor(hdr *tar.Header) (rec Record, skip bool) {
+// are not part of the image's file system. A whiteout that names no file
+// (".wh.", ".wh..", ".wh...") is an error: overlay implementations read it
+// as deleting the directory it sits in (or its parent, or fail), so no
+// one reading of the layer is right.
+func recordFor(hdr *tar.Header) (rec Record, skip bool, err error) {
 	p := CleanPath(hdr.Name)
 	if p == "" {
-		return rec, true // the root directory itself
+		return rec, true, nil // the root directory itself
 	}
 	if estargzEntries[p] {
-		return rec, true
+		return rec, true, nil
 	}
 	dir, base := parent(p), p[strings.LastIndexByte(p, '/')+1:]
 	switch {
 	case base == opaqueMarker:
-		return Record{Entry: Entry{Path: dir}, Opaque: true}, false
+		// Whatever its type: overlay implementations go by the name.
+		return Record{Entry: Entry{Path: dir}, Opaque: true}, false, nil
 	case strings.HasPrefix(base, whiteoutMeta):
-		return rec, true
+		return rec, true, nil
 	case strings.HasPrefix(base, whiteoutPrefix):
 		target := strings.TrimPrefix(base, whiteoutPrefix)
+		if target == "" || target == "." || target == ".." {
+			return rec, false, fmt.Errorf("tar entry %q is a whiteout that names no file (%q): the layer is refused", hdr.Name, base)
+		}
 		if dir != "" {
 			target = dir + "/" + target
 		}
-		return Record{Entry: Entry{Path: target}, Whiteout: true}, false
+		return Record{Entry: Entry{Path: target}, Whiteout: true}, false, nil
 	}
 	e := Entry{
 		Path:    p,
@@ -121,7 +170,8 @@ func recordFor(hdr *tar.Header) (rec Record, skip bool) {
 		ModTime: hdr.ModTime.UTC(),
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+		// The tar reader has already made a legacy TypeRegA entry TypeReg.
 		e.Type, e.Size = TypeFile, hdr.Size
 	case tar.TypeDir:
 		e.Type = TypeDir
@@ -138,7 +188,7 @@ func recordFor(hdr *tar.Header) (rec Record, skip bool) {
 	default:
 		e.Type = TypeOther
 	}
-	return Record{Entry: e}, false
+	return Record{Entry: e}, false, nil
 }
 
 type countingReader struct {
