@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 
+	"github.com/strata-tool/strata/internal/jsonindent"
 	"github.com/strata-tool/strata/internal/safetext"
 )
 
@@ -38,15 +38,12 @@ func (a *app) emit(w io.Writer, v any, text func(io.Writer) error) error {
 }
 
 // writeJSON writes v indented. encoding/json escapes C0 controls itself;
-// safetext.JSON escapes the C1 and bidi controls it leaves raw.
+// safetext.JSONWriter escapes the DEL, C1 and bidi controls it leaves raw,
+// as JSON \u escapes. The Encoder writes compact JSON and jsonindent
+// indents it as it streams: an Encoder's own indenting keeps a second copy
+// of the whole output.
 func writeJSON(w io.Writer, v any) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
+	enc := json.NewEncoder(jsonindent.New(safetext.JSONWriter(w), "  "))
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	_, err := w.Write(safetext.JSON(b.Bytes()))
-	return err
+	return enc.Encode(v)
 }

@@ -63,6 +63,7 @@ func unsafeRune(r rune) bool {
 type mode struct {
 	line  bool // one-line field: newline, tab and CR escaped too
 	sgr   bool // let SGR sequences (ESC [ digits/; m) through
+	json  bool // JSON text: ASCII controls as \u00XX, which JSON reads back
 	final bool // no more input follows: decide on what is pending
 }
 
@@ -87,7 +88,11 @@ func appendEscaped(dst, src []byte, m mode) ([]byte, int) {
 				i += n
 				continue
 			}
-			dst = appendByteEscape(dst, c, m.line)
+			if m.json {
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+			} else {
+				dst = appendByteEscape(dst, c, m.line)
+			}
 			i++
 			continue
 		}
@@ -234,6 +239,7 @@ type Writer struct {
 	mu      sync.Mutex
 	w       io.Writer
 	pending []byte
+	buf     []byte // reused for each chunk's escaped text
 }
 
 // NewWriter returns a Writer escaping onto w.
@@ -241,23 +247,39 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
 // Write escapes p onto the underlying writer. It reports len(p) on
 // success, whatever the escaping added.
-func (w *Writer) Write(p []byte) (int, error) { return w.write(p, false) }
+func (w *Writer) Write(p []byte) (int, error) { return w.write(p, mode{}) }
 
-func (w *Writer) write(p []byte, sgr bool) (int, error) {
+// chunk is how much is escaped at a time: a large write (a 12 MB RUN
+// script in JSON) is not copied whole.
+const chunk = 64 << 10
+
+func (w *Writer) write(p []byte, m mode) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	src := p
 	if len(w.pending) > 0 {
 		src = append(w.pending, p...)
 	}
-	out, n := appendEscaped(make([]byte, 0, len(src)+16), src, mode{sgr: sgr})
-	w.pending = append([]byte(nil), src[n:]...)
-	if len(out) == 0 {
-		return len(p), nil
+	for len(src) > 0 {
+		k := min(len(src), chunk)
+		out, n := appendEscaped(w.buf[:0], src[:k], m)
+		if len(out) > 0 {
+			if _, err := w.w.Write(out); err != nil {
+				w.pending = nil
+				return 0, err
+			}
+		}
+		w.buf = out
+		last := k == len(src)
+		// Unfinished at a chunk's end, a sequence starts the next chunk
+		// (it is shorter than a chunk, so each round moves on); at the
+		// very end it waits for the next write.
+		src = src[n:]
+		if last {
+			break
+		}
 	}
-	if _, err := w.w.Write(out); err != nil {
-		return 0, err
-	}
+	w.pending = append(w.pending[:0:0], src...)
 	return len(p), nil
 }
 
@@ -274,10 +296,26 @@ func (w *Writer) Flush() error {
 	return err
 }
 
-// sgrWriter is a view of a Writer that lets SGR sequences through.
-type sgrWriter struct{ w *Writer }
+// view is a Writer seen through another mode: SGR kept, or JSON.
+type view struct {
+	w *Writer
+	m mode
+}
 
-func (s sgrWriter) Write(p []byte) (int, error) { return s.w.write(p, true) }
+func (v view) Write(p []byte) (int, error) { return v.w.write(p, v.m) }
+
+// JSONWriter returns a writer onto the same stream as w for JSON text:
+// the controls encoding/json leaves raw (DEL, C1 and bidi controls) come
+// out as \uXXXX escapes, which JSON reads back as the same characters,
+// so the document means the same and no control reaches a terminal. A w
+// that is not a Writer gets a Writer of its own.
+func JSONWriter(w io.Writer) io.Writer {
+	sw, ok := w.(*Writer)
+	if !ok {
+		sw = NewWriter(w)
+	}
+	return view{sw, mode{json: true}}
+}
 
 // WithSGR returns a writer onto the same stream as w that lets SGR colour
 // sequences (ESC [ digits and ; m) through and escapes every other
@@ -286,7 +324,7 @@ func (s sgrWriter) Write(p []byte) (int, error) { return s.w.write(p, true) }
 // it is.
 func WithSGR(w io.Writer) io.Writer {
 	if sw, ok := w.(*Writer); ok {
-		return sgrWriter{sw}
+		return view{sw, mode{sgr: true}}
 	}
 	return w
 }
@@ -296,7 +334,7 @@ func Unwrap(w io.Writer) io.Writer {
 	switch v := w.(type) {
 	case *Writer:
 		return v.w
-	case sgrWriter:
+	case view:
 		return v.w.w
 	}
 	return w

@@ -3,6 +3,7 @@ package safetext
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -146,5 +147,38 @@ func TestJSON(t *testing.T) {
 	var back map[string]string
 	if err := json.Unmarshal(out, &back); err != nil || back["k\u202e"] != v["k\u202e"] {
 		t.Errorf("JSON changed the document: %v %q", err, back)
+	}
+}
+
+// TestWriterLargeWrite: a write larger than the escaping chunk, with
+// multi-byte characters and a CR LF across the chunk boundaries.
+func TestWriterLargeWrite(t *testing.T) {
+	for _, at := range []int{chunk - 2, chunk - 1, chunk} {
+		in := strings.Repeat("a", at) + "é\r\n\x1b" + strings.Repeat("b", chunk) + "中\r"
+		var b bytes.Buffer
+		w := NewWriter(&b)
+		w.Write([]byte(in))
+		w.Flush()
+		if b.String() != Escape(in) {
+			t.Errorf("boundary at %d: output differs from Escape", at)
+		}
+	}
+}
+
+// TestJSONWriter: JSON written through JSONWriter stays the same document
+// and carries no terminal control.
+func TestJSONWriter(t *testing.T) {
+	v := map[string]string{"k\u202e": "c1 \u009b rlo \u202e esc \x1b nl \n del \x7f"}
+	var b bytes.Buffer
+	w := NewWriter(&b)
+	if err := json.NewEncoder(JSONWriter(w)).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]string
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back["k\u202e"] != v["k\u202e"] {
+		t.Errorf("document changed: %v %q", err, b.String())
+	}
+	if !clean(b.String(), false) {
+		t.Errorf("controls left: %q", b.String())
 	}
 }
