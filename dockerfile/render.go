@@ -110,6 +110,8 @@ type renderer struct {
 	env    map[string]string
 	sets   map[string]map[int][]string
 	argUse map[argAt]string
+	// nodes counts the instructions the guarded steps hold.
+	nodes int
 	// implied counts the ARG lines the entry being rendered declared
 	// for the build args its RUN recorded.
 	implied int
@@ -165,7 +167,7 @@ func (r *renderer) render() *Result {
 	}
 	r.configOnly()
 	res := &Result{Text: r.b.String(), From: r.from, Records: recs, Notes: r.notes}
-	if err := checkWhole(res); err != nil {
+	if err := checkWhole(res.Text, 1+r.nodes); err != nil {
 		res.Notes = append(res.Notes, "a strata bug, please report: "+err.Error())
 	}
 	return res
@@ -194,7 +196,9 @@ func (r *renderer) guard(offset int, kw string, implied int, raw string) {
 	if strings.TrimSpace(chunk) == "" {
 		return
 	}
-	if _, err := checkChunk(chunk, kw, implied); err == nil {
+	n, err := checkChunk(chunk, kw, implied)
+	if err == nil {
+		r.nodes += n
 		return
 	}
 	r.b.Truncate(offset)

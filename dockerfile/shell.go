@@ -86,6 +86,7 @@ func fitLine(s string) string {
 		return s
 	}
 	var b strings.Builder
+	b.Grow(len(s) + 2*(len(s)/(maxLine/2)+1))
 	for len(s) > maxLine {
 		cut := maxLine
 		for cut > maxLine/2 && !breakable(s, cut) {

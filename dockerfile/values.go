@@ -161,6 +161,9 @@ func equal(a, b []string) bool {
 // oneLine makes free text safe inside a # comment: on one line, every
 // control character a visible escape (safetext.Line), at most 300 bytes.
 func oneLine(s string) string {
+	if len(s) > 1200 {
+		s = s[:1200] // escaping at most quadruples: enough for 300 bytes
+	}
 	s = flat(s)
 	if len(s) > 300 {
 		cut := 300

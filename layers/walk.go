@@ -83,7 +83,7 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 			if opts.Hash != nil && opts.Hash(rec.Path) {
 				if isSparse(hdr) {
 					if hdr.Size > sparseLeft {
-						return st, fmt.Errorf("tar entry %q is a sparse file claiming %d bytes: strata reads at most %d bytes of sparse files per layer, holes included", hdr.Name, hdr.Size, opts.maxSparse())
+						return st, fmt.Errorf("tar entry %q is a sparse file claiming %d bytes: strata reads at most %d MiB of sparse files per layer, holes included", hdr.Name, hdr.Size, opts.maxSparse()>>20)
 					}
 					sparseLeft -= hdr.Size
 				}
