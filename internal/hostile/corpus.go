@@ -96,6 +96,18 @@ func Metadata() []Case {
 		}}, small, small),
 	)
 	out = append(out, longHistory(small))
+	// Long lines of the shapes the history reader once scanned again
+	// from every blank: a key search, buildah's |key=value suffixes, a
+	// build-arg prefix with no shell after it.
+	out = append(out, build("history-long-lines", Spec{
+		Env: []string{"k=v", "y=z"},
+		History: []Entry{
+			{CreatedBy: "ENV k=v " + strings.Repeat("x ", 300000) + "y=z", Comment: bk, EmptyLayer: true},
+			{CreatedBy: "/bin/sh -c #(nop) ENV a=b" + strings.Repeat("|a=1", 100000), Comment: "FROM alpine", EmptyLayer: true},
+			{CreatedBy: "|1 " + strings.Repeat("-x /bin/sh -c ", 40000), EmptyLayer: true},
+			{CreatedBy: "|1 " + strings.Repeat("x ", 300000), EmptyLayer: true},
+			{CreatedBy: "RUN /bin/sh -c true # buildkit", Comment: bk},
+		}}, small))
 	// A 12 MB script: the config stays under the 16 MiB metadata limit.
 	out = append(out, build("run-12mb", Spec{History: []Entry{
 		{CreatedBy: "RUN /bin/sh -c " + strings.Repeat("echo aaaaaaaaaaaaaaaaaaaaaaaaa; ", 12<<20/30) + " # buildkit", Comment: bk},
