@@ -110,6 +110,13 @@ func (a *app) openBoth(ctx context.Context, refA, refB string) ([2]source.Source
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A panic here would end the process with a goroutine dump:
+			// make it this side's error instead.
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("internal error (a strata bug, please report): %v", r)
+				}
+			}()
 			srcs[i], errs[i] = a.open(ctx, ref)
 		}()
 	}
