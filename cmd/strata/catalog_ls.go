@@ -117,7 +117,8 @@ func newCatalogExportCmd(a *app) *cobra.Command {
 				}
 				return f.Close()
 			}
-			return catalog.Export(cmd.Context(), c, w)
+			// JSON: controls escaped as JSON \u escapes, not \x ones.
+			return catalog.Export(cmd.Context(), c, safetext.JSONWriter(w))
 		},
 	}
 }

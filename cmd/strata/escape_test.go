@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -55,8 +56,14 @@ func TestImageTextNeverDrivesTheTerminal(t *testing.T) {
 			assertNoControl(t, strings.Join(args, " ")+" (stderr)", errs)
 		}
 	}
+	// Export to stdout stays JSON (DEL, C1 and bidi as \u escapes).
+	_, out, _ := runCLI(t, "catalog", "export", "--catalog", db)
+	assertNoControl(t, "catalog export", out)
+	if !json.Valid([]byte(out)) || !strings.Contains(out, `del\u007f`) {
+		t.Errorf("catalog export is not JSON with escaped controls: %.300s", out)
+	}
 	// The raw text is still there to read, escaped.
-	_, out, _ := runCLI(t, "layers", refs[0])
+	_, out, _ = runCLI(t, "layers", refs[0])
 	if !strings.Contains(out, `\x1b]52;c;ZXZpbA==\x07`) || !strings.Contains(out, `\u202e`) {
 		t.Errorf("escapes not shown:\n%s", out)
 	}
