@@ -159,7 +159,7 @@ func (r *renderer) render() *Result {
 		}
 		r.implied = 0
 		r.entry(i, in, h)
-		r.guard(before, r.stands(i, in, h), r.implied, in.Raw)
+		r.guard(before, r.stands(in, h), r.implied, in.Raw)
 		// Only this entry's text is copied: copying the whole buffer per
 		// entry made memory grow with the square of the history.
 		rec.Dockerfile = strings.TrimSuffix(string(r.b.Bytes()[before:]), "\n")
@@ -188,9 +188,10 @@ func (r *renderer) line(s string) {
 // parses, and holds exactly the instructions the history does": the text
 // written since offset must parse on its own to the implied ARG
 // declarations and at most one instruction, the keyword kw ("" for none:
-// a comment), and nothing in it may run on into the text after it. A value that slipped past the quoting rules —
-// image text with a line break that reads as a second instruction, say —
-// makes the step a comment instead.
+// a comment), and nothing in it may run on into the text after it. A
+// value that slipped past the quoting rules — image text with a line
+// break that reads as a second instruction, say — makes the step a
+// comment instead.
 func (r *renderer) guard(offset int, kw string, implied int, raw string) {
 	chunk := string(r.b.Bytes()[offset:])
 	if strings.TrimSpace(chunk) == "" {
@@ -205,10 +206,10 @@ func (r *renderer) guard(offset int, kw string, implied int, raw string) {
 	r.line("# strata could not write this step as valid Dockerfile syntax: " + oneLine(raw))
 }
 
-// stands names the one instruction entry i may render to: its keyword for
-// a Dockerfile step, ADD for the stand-in of a root file system layer,
+// stands names the one instruction an entry may render to: its keyword
+// for a Dockerfile step, ADD for the stand-in of a root file system layer,
 // none for anything else.
-func (r *renderer) stands(i int, in history.Instruction, h image.HistoryEntry) string {
+func (r *renderer) stands(in history.Instruction, h image.HistoryEntry) string {
 	switch {
 	case in.IsStep():
 		return in.Keyword
@@ -229,6 +230,7 @@ func (r *renderer) fromLine() {
 	}
 	r.line("FROM " + ref)
 }
+
 func refOf(img *image.Image) string {
 	s := img.Reference
 	if s == "" {
