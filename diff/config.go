@@ -29,8 +29,13 @@ func configChanges(a, b *image.Image, opts Options, firstStep int) []Change {
 	}
 
 	out = append(out, keyed("env", envMap(ca.Env), envMap(cb.Env))...)
+	var setA, setB map[string]int
 	for _, c := range keyed("label", ca.Labels, cb.Labels) {
-		c.Note = labelOrigin(a, b, c.Key, firstStep)
+		if setA == nil {
+			// Once per image: per label, it made diff quadratic.
+			setA, setB = labelSteps(a), labelSteps(b)
+		}
+		c.Note = labelOrigin(setA, setB, c.Key, firstStep)
 		out = append(out, c)
 	}
 	list("entrypoint", ca.Entrypoint, cb.Entrypoint)
@@ -89,25 +94,15 @@ func keyed(field string, x, y map[string]string) []Change {
 // own steps (after the histories diverge) or inherited it from the steps
 // both share. Only history can tell; without a LABEL step for the key the
 // origin is unknown and nothing is said.
-func labelOrigin(a, b *image.Image, key string, firstStep int) string {
+func labelOrigin(setA, setB map[string]int, key string, firstStep int) string {
 	var parts []string
 	for _, s := range []struct {
 		name string
-		img  *image.Image
-	}{{"A", a}, {"B", b}} {
-		at := -1
-		for i, in := range history.TranslateAll(s.img) {
-			if in.Keyword != "LABEL" {
-				continue
-			}
-			for _, p := range in.Pairs {
-				if p.Key == key {
-					at = i
-				}
-			}
-		}
+		set  map[string]int
+	}{{"A", setA}, {"B", setB}} {
+		at, ok := s.set[key]
 		switch {
-		case at < 0:
+		case !ok:
 		case firstStep >= 0 && at >= firstStep:
 			parts = append(parts, fmt.Sprintf("%s sets it in its own step %d", s.name, at+1))
 		default:
@@ -115,6 +110,21 @@ func labelOrigin(a, b *image.Image, key string, firstStep int) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// labelSteps maps each label key to the last history entry (0-based) with
+// a LABEL step setting it.
+func labelSteps(img *image.Image) map[string]int {
+	set := map[string]int{}
+	for i, in := range history.TranslateAll(img) {
+		if in.Keyword != "LABEL" {
+			continue
+		}
+		for _, p := range in.Pairs {
+			set[p.Key] = i
+		}
+	}
+	return set
 }
 
 // envMap splits KEY=value entries; a bare KEY maps to "".

@@ -8,62 +8,88 @@ import (
 	"strings"
 
 	"github.com/strata-tool/strata/internal/humanize"
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layers"
 )
 
 // historyContext is how many agreeing steps are shown around a change.
 const historyContext = 3
 
-type painter struct{ on bool }
-
-func (p painter) paint(code, s string) string {
-	if !p.on {
-		return s
-	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+// textOut collects diff's text. Every piece is escaped on the way in
+// (package safetext: image text cannot drive the terminal); strata's own
+// colour codes are added around escaped pieces, so the only escape
+// sequences in the output are those.
+type textOut struct {
+	b      strings.Builder
+	colour bool
 }
 
-func (p painter) op(op, s string) string {
+func (o *textOut) WriteString(s string) (int, error) {
+	o.b.WriteString(safetext.Escape(s))
+	return len(s), nil
+}
+
+func (o *textOut) Write(p []byte) (int, error) { return o.WriteString(string(p)) }
+
+// paint writes s in the SGR colour code, when colour is on.
+func (o *textOut) paint(code, s string) {
+	if !o.colour {
+		o.WriteString(s)
+		return
+	}
+	o.b.WriteString("\x1b[" + code + "m")
+	o.WriteString(s)
+	o.b.WriteString("\x1b[0m")
+}
+
+// op writes one line coloured for its diff operation.
+func (o *textOut) op(op, s string) {
 	switch op {
 	case "+":
-		return p.paint("32", s)
+		o.paint("32", s)
 	case "-":
-		return p.paint("31", s)
+		o.paint("31", s)
 	case "~", "*":
-		return p.paint("33", s)
+		o.paint("33", s)
+	default:
+		o.WriteString(s)
 	}
-	return s
+	o.b.WriteString("\n")
 }
 
 // WriteText renders the result for people; colour adds ANSI colours (the
-// caller decides, from whether the output is a terminal).
+// caller decides, from whether the output is a terminal). Image-derived
+// text is escaped (safetext): fields that must stay on one line (paths,
+// keys, instructions) with safetext.Line.
 func (r *Result) WriteText(w io.Writer, colour bool) error {
-	p := painter{colour}
-	var b strings.Builder
+	b := &textOut{colour: colour}
 	for _, s := range []struct {
 		tag  string
 		side Side
 	}{{"A", r.A}, {"B", r.B}} {
-		fmt.Fprintf(&b, "%s  %s", p.paint("1", s.tag), s.side.Reference)
+		b.paint("1", s.tag)
+		fmt.Fprintf(b, "  %s", safetext.Line(s.side.Reference))
 		if s.side.Transport != "" {
-			fmt.Fprintf(&b, " (%s)", s.side.Transport)
+			fmt.Fprintf(b, " (%s)", s.side.Transport)
 		}
 		if s.side.ManifestDigest != "" {
-			fmt.Fprintf(&b, "  manifest %s", short(s.side.ManifestDigest))
+			fmt.Fprintf(b, "  manifest %s", short(s.side.ManifestDigest))
 		}
 		if s.side.ID != "" {
-			fmt.Fprintf(&b, "  config %s", short(s.side.ID))
+			fmt.Fprintf(b, "  config %s", short(s.side.ID))
 		}
-		fmt.Fprintf(&b, "  %s, %s\n", plural(s.side.Layers, "layer"), plural(s.side.HistorySteps, "step"))
+		fmt.Fprintf(b, "  %s, %s\n", plural(s.side.Layers, "layer"), plural(s.side.HistorySteps, "step"))
 	}
-	fmt.Fprintf(&b, "\nverdict: %s\n", p.paint("1", verdictText(r.Verdict)))
+	b.WriteString("\nverdict: ")
+	b.paint("1", verdictText(r.Verdict))
+	b.WriteString("\n")
 	by := ""
 	if r.SharedBy != "" {
 		by = ", by " + r.SharedBy
 	}
-	fmt.Fprintf(&b, "  shared layer chain: %d (A has %d, B has %d%s)\n", r.SharedLayers, r.A.Layers, r.B.Layers, by)
+	fmt.Fprintf(b, "  shared layer chain: %d (A has %d, B has %d%s)\n", r.SharedLayers, r.A.Layers, r.B.Layers, by)
 	if s := r.FirstDifferingStep; s != nil {
-		fmt.Fprintf(&b, "  first differing history step: %d\n    A: %s\n    B: %s\n", s.Step, orNone(s.A), orNone(s.B))
+		fmt.Fprintf(b, "  first differing history step: %d\n    A: %s\n    B: %s\n", s.Step, safetext.Line(orNone(s.A)), safetext.Line(orNone(s.B)))
 		switch {
 		case s.SameInstruction && s.A == s.B:
 			b.WriteString("    (the same instruction, but it made a different layer)\n")
@@ -76,19 +102,19 @@ func (r *Result) WriteText(w io.Writer, colour bool) error {
 		b.WriteString("  histories agree step for step\n")
 	}
 
-	section(&b, p, "config", r.Config)
-	section(&b, p, "manifest", r.Manifest)
-	writeHistory(&b, p, r.History)
+	section(b, "config", r.Config)
+	section(b, "manifest", r.Manifest)
+	writeHistory(b, r.History)
 	if r.Files != nil {
-		writeFiles(&b, p, r.Files)
+		writeFiles(b, r.Files)
 	}
 	if len(r.Notes) > 0 {
 		b.WriteString("\nnotes:\n")
 		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "  %s\n", n)
+			fmt.Fprintf(b, "  %s\n", safetext.Line(n))
 		}
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, b.b.String())
 	return err
 }
 
@@ -102,7 +128,7 @@ func verdictText(v Verdict) string {
 	return "different"
 }
 
-func section(b *strings.Builder, p painter, title string, cs []Change) {
+func section(b *textOut, title string, cs []Change) {
 	if len(cs) == 0 {
 		return
 	}
@@ -117,17 +143,17 @@ func section(b *strings.Builder, p painter, title string, cs []Change) {
 		}
 		name := c.Field
 		if c.Key != "" {
-			name += " " + c.Key
+			name += " " + safetext.Line(c.Key)
 		}
 		line := fmt.Sprintf("  %s %s: %s → %s", op, name, value(c.A), value(c.B))
 		if c.Note != "" {
-			line += "  (" + c.Note + ")"
+			line += "  (" + safetext.Line(c.Note) + ")"
 		}
-		b.WriteString(p.op(op, line) + "\n")
+		b.op(op, line)
 	}
 }
 
-func writeHistory(b *strings.Builder, p painter, h HistoryDiff) {
+func writeHistory(b *textOut, h HistoryDiff) {
 	if h.FirstDiffering == nil {
 		return
 	}
@@ -165,9 +191,9 @@ func writeHistory(b *strings.Builder, p painter, h HistoryDiff) {
 		case l.Op == " " && l.SizeA != nil:
 			size = sizeText(l.SizeA, l.SizeKindA, true)
 		}
-		line := "  " + l.Op + " " + l.Text
+		line := "  " + l.Op + " " + safetext.Line(l.Text)
 		if l.TextB != "" {
-			line += "   (B: " + l.TextB + ")"
+			line += "   (B: " + safetext.Line(l.TextB) + ")"
 		}
 		if size != "" {
 			line += "   [" + size + "]"
@@ -176,12 +202,12 @@ func writeHistory(b *strings.Builder, p painter, h HistoryDiff) {
 		if op == " " && l.LayerDiffers {
 			op = "~"
 		}
-		b.WriteString(p.op(op, line) + "\n")
+		b.op(op, line)
 	}
 	flush()
 }
 
-func writeFiles(b *strings.Builder, p painter, f *FileResult) {
+func writeFiles(b *textOut, f *FileResult) {
 	fmt.Fprintf(b, "\nfiles: %d added, %d removed, %d changed", f.Added, f.Removed, f.Changed)
 	if f.Written > 0 {
 		fmt.Fprintf(b, ", %d written over the shared base\n", f.Written)
@@ -193,19 +219,19 @@ func writeFiles(b *strings.Builder, p painter, f *FileResult) {
 		var line, op string
 		switch c.Kind {
 		case Added:
-			op, line = "+", c.Path+"  "+entryText(c.B)
+			op, line = "+", safetext.Line(c.Path)+"  "+entryText(c.B)
 		case Removed:
-			op, line = "-", c.Path+"  "+entryText(c.A)
+			op, line = "-", safetext.Line(c.Path)+"  "+entryText(c.A)
 		case Changed:
-			op, line = "~", c.Path+"  "+fieldsText(c)
+			op, line = "~", safetext.Line(c.Path)+"  "+fieldsText(c)
 		case Written:
 			e := c.A
 			if c.Side == "B" {
 				e = c.B
 			}
-			op, line = "*", c.Path+"  "+entryText(e)+"  (by "+c.Side+")"
+			op, line = "*", safetext.Line(c.Path)+"  "+entryText(e)+"  (by "+c.Side+")"
 		}
-		b.WriteString(p.op(op, "  "+op+" "+line) + "\n")
+		b.op(op, "  "+op+" "+line)
 	}
 	fmt.Fprintf(b, "  read %s: %s stored, %s tar; skipped %s: %s stored",
 		plural(f.Read.Layers, "layer"), humanize.Bytes(f.Read.Blob), humanize.Bytes(f.Read.Tar), plural(f.Skipped.Layers, "layer"), humanize.Bytes(f.Skipped.Blob))
@@ -227,7 +253,7 @@ func entryText(e *layers.Entry) string {
 		s += " " + humanize.Bytes(e.Size)
 	}
 	if e.Link != "" {
-		s += " → " + e.Link
+		s += " → " + safetext.Line(e.Link)
 	}
 	if e.Digest != "" {
 		s += " " + short(e.Digest)
@@ -255,7 +281,7 @@ func fieldsText(c FileChange) string {
 				from, to = strconv.FormatInt(x.Size, 10)+" B", strconv.FormatInt(y.Size, 10)+" B"
 			}
 		case "link":
-			from, to = x.Link, y.Link
+			from, to = safetext.Line(x.Link), safetext.Line(y.Link)
 		case "content":
 			from, to = short(x.Digest), short(y.Digest)
 		case "mtime":

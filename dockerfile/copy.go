@@ -16,10 +16,7 @@ var heredocTokRe = regexp.MustCompile(`^<<-?(["']?)([A-Za-z_][A-Za-z0-9_]*)(["']
 // saying so; the line still parses and shows where the files went.
 func (r *renderer) copyAdd(i int, in history.Instruction) {
 	kw := in.Keyword
-	flags := ""
-	if len(in.Flags) > 0 {
-		flags = strings.Join(in.Flags, " ") + " "
-	}
+	flags := r.flags(in)
 	if in.ContentHash != "" {
 		kind, hash, _ := strings.Cut(in.ContentHash, ":")
 		name := kind + "-" + hash[:min(12, len(hash))]
@@ -47,6 +44,14 @@ func (r *renderer) copyAdd(i int, in history.Instruction) {
 		}
 	}
 	if len(docs) > 0 {
+		for _, p := range append(append([]string{}, in.Source...), in.Dest) {
+			// The heredoc form is printed as plain words: a source from
+			// JSON-form text could hold a line break or a quote.
+			if !heredocTokRe.MatchString(p) && (p == "" || !oneLineText(p) || strings.ContainsAny(p, " \t\"'\\[")) {
+				r.comment(in, "a heredoc with sources that are not plain words")
+				return
+			}
+		}
 		r.line("# " + kw + " heredoc: the history does not record the file content; the files below come out empty")
 		r.line(kw + " " + flags + strings.Join(in.Source, " ") + " " + in.Dest)
 		for _, d := range docs {
@@ -89,7 +94,7 @@ func (r *renderer) buildahTop() bool {
 func pathArgs(src []string, dst string) string {
 	all := append(append([]string{}, src...), dst)
 	for _, p := range all {
-		if p == "" || strings.ContainsAny(p, " \t\"'\n\\") || strings.HasPrefix(p, "[") || strings.HasPrefix(p, "<<") {
+		if p == "" || !oneLineText(p) || strings.ContainsAny(p, " \t\"'\\") || strings.HasPrefix(p, "[") || strings.HasPrefix(p, "<<") {
 			return jsonArray(all)
 		}
 	}

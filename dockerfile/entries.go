@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -40,7 +41,7 @@ func (r *renderer) entry(i int, in history.Instruction, h image.HistoryEntry) {
 		r.scalar(in, final)
 	case "ONBUILD", "MAINTAINER":
 		v := strings.TrimSpace(in.Args)
-		if v == "" || strings.ContainsAny(v, "\n\r") || endsWithEscape(v) || !onbuildOK(in.Keyword, v) {
+		if v == "" || !oneLineText(v) || endsWithEscape(v) || !onbuildOK(in.Keyword, v) {
 			r.comment(in, "could not read the text")
 			return
 		}
@@ -65,7 +66,7 @@ func (r *renderer) command(i int, in history.Instruction, final bool) {
 	switch {
 	case ok:
 		r.line(commandLine(in.Keyword, argv, r.shell))
-	case !in.Unparsed && strings.TrimSpace(in.Args) != "" && !strings.Contains(in.Args, "\n") && !endsWithEscape(in.Args):
+	case !in.Unparsed && strings.TrimSpace(in.Args) != "" && oneLineText(in.Args) && !endsWithEscape(in.Args):
 		r.line(in.Keyword + " " + strings.TrimSpace(in.Args))
 	default:
 		r.comment(in, "could not read the command")
@@ -88,7 +89,10 @@ func (r *renderer) shellEntry(in history.Instruction, final bool) {
 // setEntry renders EXPOSE and VOLUME with the share of the config's set
 // that setValues gives this entry.
 func (r *renderer) setEntry(i int, in history.Instruction) {
-	vals := r.setValues(in.Keyword)[i]
+	if r.sets[in.Keyword] == nil {
+		r.sets[in.Keyword] = r.setValues(in.Keyword)
+	}
+	vals := r.sets[in.Keyword][i]
 	if len(vals) == 0 {
 		r.comment(in, "values not in the final config (or unreadable)")
 		return
@@ -97,9 +101,12 @@ func (r *renderer) setEntry(i int, in history.Instruction) {
 		r.line("VOLUME " + jsonArray(vals))
 		return
 	}
-	shown := make([]string, len(vals))
-	for j, v := range vals {
-		shown[j] = showPort(v)
+	shown, bad := ports(vals)
+	for _, b := range bad {
+		r.line("# EXPOSE: the config names a port that is no port number: " + oneLine(b))
+	}
+	if len(shown) == 0 {
+		return
 	}
 	if in.Unparsed {
 		r.line("# EXPOSE history text unreadable (" + oneLine(in.Args) + "); ports from the config")
@@ -107,14 +114,35 @@ func (r *renderer) setEntry(i int, in history.Instruction) {
 	r.line("EXPOSE " + strings.Join(shown, " "))
 }
 
+// portRe is what EXPOSE can say: a port or range, and a protocol.
+var portRe = regexp.MustCompile(`^[0-9]{1,5}(-[0-9]{1,5})?(/[a-z]{1,10})?$`)
+
+// ports splits config port keys into what EXPOSE can write (as shown) and
+// what it cannot (a key is image text: "8080/tcp\nUSER root" is no port).
+func ports(keys []string) (shown, bad []string) {
+	for _, k := range keys {
+		if portRe.MatchString(k) {
+			shown = append(shown, showPort(k))
+		} else {
+			bad = append(bad, k)
+		}
+	}
+	return shown, bad
+}
+
 func (r *renderer) healthcheck(in history.Instruction, final bool) {
 	cfg := r.img.Config.Config
+	// buildah keeps the line as written; it is printed so only when it
+	// is one plain line (image text: it could hold a line break).
+	asWritten := in.Builder == history.Buildah && in.Argv != nil && oneLineText(in.Args) && !endsWithEscape(in.Args)
 	if final && cfg.Healthcheck == nil && in.Builder == history.Buildah && in.Argv != nil && in.Argv[0] != "NONE" {
-		// buildah keeps the line as written; an OCI-format config
-		// has no Healthcheck field to take it from.
+		// An OCI-format config has no Healthcheck field to take it from.
 		r.line("# from buildah's history text: the image config has no health check (OCI format drops it)")
-		r.line("HEALTHCHECK " + in.Args)
-		return
+		if asWritten {
+			r.line("HEALTHCHECK " + in.Args)
+			return
+		}
+		r.line("# its options are not recovered: the text holds a line break or control character")
 	}
 	hc := &image.Healthcheck{Test: in.Argv}
 	if in.Argv != nil && in.Argv[0] != "NONE" && !final && in.Builder != history.Buildah {
@@ -123,7 +151,7 @@ func (r *renderer) healthcheck(in history.Instruction, final bool) {
 	if final && cfg.Healthcheck != nil {
 		hc = cfg.Healthcheck
 	}
-	if !final && in.Builder == history.Buildah && in.Argv != nil {
+	if !final && asWritten {
 		r.line("HEALTHCHECK " + in.Args)
 	} else if l, ok := healthcheckLine(hc, r.shell); ok {
 		r.line(l)
@@ -147,8 +175,12 @@ func (r *renderer) scalar(in history.Instruction, final bool) {
 			v = orDefault(cfg.StopSignal, v)
 		}
 	}
-	if v == "" || strings.ContainsAny(v, "\n\r") {
+	switch {
+	case v == "":
 		r.comment(in, "no value")
+		return
+	case !oneLineText(v):
+		r.comment(in, "the value "+oneLine(v)+" holds a line break or control character")
 		return
 	}
 	r.line(in.Keyword + " " + escapeDollar(v))
@@ -184,7 +216,7 @@ var instructionNames = map[string]bool{"RUN": true, "CMD": true, "ENTRYPOINT": t
 
 // comment renders an entry that cannot be an instruction as # lines.
 func (r *renderer) comment(in history.Instruction, why string) {
-	r.line(fmt.Sprintf("# %s (%s): %s", in.Keyword, why, oneLine(in.Raw)))
+	r.line(fmt.Sprintf("# %s (%s): %s", oneLine(in.Keyword), why, oneLine(in.Raw)))
 }
 
 func (r *renderer) nonStep(i int, in history.Instruction, h image.HistoryEntry) {
@@ -211,10 +243,7 @@ func (r *renderer) nonStep(i int, in history.Instruction, h image.HistoryEntry) 
 
 func (r *renderer) run(i int, in history.Instruction) {
 	r.declareArgs(in.BuildArgs)
-	prefix := "RUN "
-	if len(in.Flags) > 0 {
-		prefix += strings.Join(in.Flags, " ") + " "
-	}
+	prefix := "RUN " + r.flags(in)
 	switch {
 	case in.Unparsed:
 		r.line("# RUN <<EOF … : the heredoc body ran as a file and the history did not record it: " + oneLine(in.Raw))
@@ -229,19 +258,36 @@ func (r *renderer) run(i int, in history.Instruction) {
 	}
 }
 
+// flags renders an instruction's flags, each followed by a space. A flag
+// is image text (buildah and kaniko split flags on spaces only, so a tab
+// or line break survives into one): one that is not a single plain token
+// is left out, and a comment says so.
+func (r *renderer) flags(in history.Instruction) string {
+	var b strings.Builder
+	for _, f := range in.Flags {
+		if !strings.HasPrefix(f, "--") || !oneLineText(f) || strings.ContainsAny(f, " \t") {
+			r.line("# " + in.Keyword + " flag left out (not one plain word): " + oneLine(f))
+			continue
+		}
+		b.WriteString(f + " ")
+	}
+	return b.String()
+}
+
 func (r *renderer) declareArgs(args []history.KV) {
 	for _, a := range args {
 		if r.argDeclared[a.Key] {
 			continue
 		}
 		r.argDeclared[a.Key] = true
+		r.implied++
 		if platformArgs[a.Key] {
 			r.line("ARG " + a.Key)
 			continue
 		}
 		v, lossy := quoteWord(a.Value)
 		if lossy {
-			r.line("# NOTE: the value of " + a.Key + " holds a newline, which a Dockerfile cannot write; it is shown with spaces")
+			r.line(lossyNote("value", a.Key))
 		}
 		r.line("ARG " + a.Key + "=" + v)
 	}
@@ -280,7 +326,7 @@ func (r *renderer) arg(i int, in history.Instruction) {
 		}
 		v, lossy := quoteWord(val)
 		if lossy {
-			r.line("# NOTE: the value of " + p.Key + " holds a newline, which a Dockerfile cannot write; it is shown with spaces")
+			r.line(lossyNote("value", p.Key))
 		}
 		parts = append(parts, p.Key+"="+v)
 	}
@@ -295,33 +341,66 @@ func (r *renderer) arg(i int, in history.Instruction) {
 	r.line("ARG " + strings.Join(parts, " "))
 }
 
+// usedArg is the value a later RUN recorded for the ARG key declared at
+// entry from, if one did before the key was declared again.
 func (r *renderer) usedArg(from int, key string) (string, bool) {
-	for _, in := range r.ins[from+1:] {
+	if r.argUse == nil {
+		r.argUse = argUses(r.ins)
+	}
+	u, ok := r.argUse[argAt{from, key}]
+	return u, ok
+}
+
+type argAt struct {
+	entry int
+	key   string
+}
+
+// argUses answers usedArg for every ARG entry and key in one backward
+// pass (a forward scan per ARG is quadratic in the history's length): the
+// next event for each key is either a RUN's recorded value or a
+// redeclaration, which ends the search.
+func argUses(ins []history.Instruction) map[argAt]string {
+	type next struct {
+		value string
+		used  bool
+	}
+	ahead := map[string]next{}
+	out := map[argAt]string{}
+	for i := len(ins) - 1; i >= 0; i-- {
+		in := &ins[i]
 		if in.Keyword == "ARG" {
 			for _, p := range in.Pairs {
-				if p.Key == key {
-					return "", false
+				if n := ahead[p.Key]; n.used {
+					out[argAt{i, p.Key}] = n.value
 				}
 			}
 		}
-		for _, a := range in.BuildArgs {
-			if a.Key == key {
-				return a.Value, true
+		for j := len(in.BuildArgs) - 1; j >= 0; j-- {
+			a := in.BuildArgs[j]
+			ahead[a.Key] = next{a.Value, true}
+		}
+		if in.Keyword == "ARG" {
+			for _, p := range in.Pairs {
+				ahead[p.Key] = next{}
 			}
 		}
 	}
-	return "", false
+	return out
 }
 
 // pairs renders ENV and LABEL: the config's value for the last entry
 // setting a key, the history's for earlier ones.
 func (r *renderer) pairs(i int, in history.Instruction) {
 	cfg := r.img.Config.Config
-	env := map[string]string{}
-	for _, e := range cfg.Env {
-		k, v, _ := strings.Cut(e, "=")
-		env[k] = v
+	if r.env == nil {
+		r.env = map[string]string{}
+		for _, e := range cfg.Env {
+			k, v, _ := strings.Cut(e, "=")
+			r.env[k] = v
+		}
 	}
+	env := r.env
 	var parts []string
 	for _, p := range in.Pairs {
 		v := p.Value
@@ -338,10 +417,13 @@ func (r *renderer) pairs(i int, in history.Instruction) {
 		if p.Key == "" {
 			continue
 		}
-		k, _ := quoteWord(p.Key)
+		k, lossyKey := quoteWord(p.Key)
+		if lossyKey {
+			r.line(lossyNote("key", p.Key))
+		}
 		q, lossy := quoteWord(v)
 		if lossy {
-			r.line("# NOTE: the value of " + oneLine(p.Key) + " holds a newline, which a Dockerfile cannot write; it is shown with spaces")
+			r.line(lossyNote("value", p.Key))
 		}
 		parts = append(parts, k+"="+q)
 	}
@@ -414,9 +496,7 @@ func (r *renderer) configOnly() {
 		if _, ok := r.lastEnv[k]; ok || k == "" || (k == "PATH" && v == defaultPath) {
 			continue
 		}
-		q, _ := quoteWord(v)
-		kq, _ := quoteWord(k)
-		envParts = append(envParts, kq+"="+q)
+		envParts = append(envParts, r.configPair(&lines, k, v))
 	}
 	if len(envParts) > 0 {
 		lines = append(lines, "ENV "+strings.Join(envParts, " "))
@@ -426,19 +506,19 @@ func (r *renderer) configOnly() {
 		if _, ok := r.lastLabel[k]; ok || k == "" || strings.HasPrefix(k, "io.buildah.") {
 			continue
 		}
-		q, _ := quoteWord(cfg.Labels[k])
-		kq, _ := quoteWord(k)
-		labelParts = append(labelParts, kq+"="+q)
+		labelParts = append(labelParts, r.configPair(&lines, k, cfg.Labels[k]))
 	}
 	if len(labelParts) > 0 {
 		lines = append(lines, "LABEL "+strings.Join(labelParts, " "))
 	}
 	if !r.has("EXPOSE") && len(cfg.ExposedPorts) > 0 {
-		var ps []string
-		for _, p := range sortedKeys(cfg.ExposedPorts) {
-			ps = append(ps, showPort(p))
+		ps, bad := ports(sortedKeys(cfg.ExposedPorts))
+		for _, b := range bad {
+			lines = append(lines, "# EXPOSE: the config names a port that is no port number: "+oneLine(b))
 		}
-		lines = append(lines, "EXPOSE "+strings.Join(ps, " "))
+		if len(ps) > 0 {
+			lines = append(lines, "EXPOSE "+strings.Join(ps, " "))
+		}
 	}
 	if !r.has("VOLUME") && len(cfg.Volumes) > 0 {
 		lines = append(lines, "VOLUME "+jsonArray(sortedKeys(cfg.Volumes)))
@@ -448,7 +528,11 @@ func (r *renderer) configOnly() {
 		if b, ok := r.before[s.kw]; ok && strings.TrimSpace(b.Args) == s.v {
 			continue
 		}
-		if !r.has(s.kw) && s.v != "" && s.v != "/" && !strings.ContainsAny(s.v, "\n\r") {
+		switch {
+		case r.has(s.kw) || s.v == "" || s.v == "/":
+		case !oneLineText(s.v):
+			lines = append(lines, "# "+s.kw+" (the value holds a line break or control character): "+oneLine(s.v))
+		default:
 			lines = append(lines, s.kw+" "+escapeDollar(s.v))
 		}
 	}
@@ -472,7 +556,7 @@ func (r *renderer) configOnly() {
 		if seenOnbuild[o] || o == "" {
 			continue
 		}
-		if strings.ContainsAny(o, "\n\r") || endsWithEscape(o) || !onbuildOK("ONBUILD", o) {
+		if !oneLineText(o) || endsWithEscape(o) || !onbuildOK("ONBUILD", o) {
 			lines = append(lines, "# ONBUILD (unreadable): "+oneLine(o))
 			continue
 		}
@@ -491,12 +575,30 @@ func (r *renderer) configOnly() {
 	if len(lines) == 0 {
 		return
 	}
-	r.line("# from the image config; no history entry records these:")
+	r.line(configOnlyHeader)
 	for _, l := range lines {
 		before := r.b.Len()
 		r.line(l)
-		r.guard(before, l)
+		kw, _, _ := strings.Cut(l, " ")
+		if strings.HasPrefix(l, "#") {
+			kw = ""
+		}
+		r.guard(before, kw, 0, l)
 	}
+}
+
+// configPair quotes one config-only ENV/LABEL pair; a note for what
+// quoting lost goes to lines, ahead of the instruction.
+func (r *renderer) configPair(lines *[]string, k, v string) string {
+	kq, lossyKey := quoteWord(k)
+	if lossyKey {
+		*lines = append(*lines, lossyNote("key", k))
+	}
+	q, lossy := quoteWord(v)
+	if lossy {
+		*lines = append(*lines, lossyNote("value", k))
+	}
+	return kq + "=" + q
 }
 
 // sameBefore reports whether a base entry below kaniko's steps already
@@ -505,6 +607,9 @@ func (r *renderer) sameBefore(kw string, argv []string) bool {
 	b, ok := r.before[kw]
 	return ok && b.ExecForm && equal(b.Argv, argv)
 }
+
+// configOnlyHeader heads the instructions only the config records.
+const configOnlyHeader = "# from the image config; no history entry records these:"
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -8,6 +8,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/lineage"
 )
 
@@ -18,10 +19,20 @@ var directiveRe = regexp.MustCompile(`^#\s*[a-zA-Z][a-zA-Z0-9]*\s*=`)
 // where it came from — placed after any parser directives, which must stay
 // first. It still reads the history and reports, as notes, every RUN the
 // history has that the Dockerfile does not.
+//
+// Byte for byte, except for terminal control characters (ESC, BEL, a bare
+// CR…), which the Dockerfile's author could have hidden anything behind:
+// those are shown as visible escapes (safetext), under a comment and a
+// note saying the text is then not byte for byte.
 func Exact(img *image.Image, text []byte, origin string) *Result {
 	body := string(text)
+	shown, marked := body, ""
+	if !safetext.Safe(body) {
+		shown = safetext.Escape(body)
+		marked = "# NOTE: the recorded Dockerfile holds control characters, shown here as \\x escapes: this text is not byte for byte the recorded one\n"
+	}
 	var head strings.Builder
-	rest := body
+	rest := shown
 	for {
 		line, after, found := strings.Cut(rest, "\n")
 		if !found || !directiveRe.MatchString(line) {
@@ -30,9 +41,14 @@ func Exact(img *image.Image, text []byte, origin string) *Result {
 		head.WriteString(line + "\n")
 		rest = after
 	}
-	out := head.String() + "# " + oneLine(origin) + "\n" + rest
+	out := head.String() + "# " + oneLine(origin) + "\n" + marked + rest
 	res := Render(img, Options{})
 	res.Text = out
+	if marked != "" {
+		res.Notes = []string{"the recorded Dockerfile holds terminal control characters; they are printed as visible escapes"}
+	} else {
+		res.Notes = nil
+	}
 	res.From = From{Base: lineage.Base{Kind: "provenance", Evidence: []string{origin}}}
 	if lastStageFrom(body) != "" {
 		res.From.Ref = lastStageFrom(body)

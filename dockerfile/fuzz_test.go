@@ -10,7 +10,8 @@ import (
 
 // FuzzRender feeds arbitrary created_by/comment/author text and config
 // values through the history translator and the renderer: nothing may
-// panic, and the output must always parse.
+// panic, the output must always parse, each step's text must hold only
+// its own instruction, and no control character may be printed raw.
 func FuzzRender(f *testing.F) {
 	seeds := []string{
 		"/bin/sh -c #(nop)  ENV A=b c",
@@ -28,6 +29,9 @@ func FuzzRender(f *testing.F) {
 		"RUN /bin/sh -c echo \\ # buildkit",
 		"# debian.sh --arch 'amd64'",
 		"",
+		"COPY --chown=1:1\ta\tb\nUSER\troot /a /b # buildkit",
+		"/bin/sh -c #(nop) HEALTHCHECK --interval=5s CMD true\nUSER root",
+		"RUN /bin/sh -c echo \x1b]52;c;eA==\x07 # buildkit",
 	}
 	for _, s := range seeds {
 		f.Add(s, "buildkit.dockerfile.v0", "", false, "v a\"l$ue", "echo hi", "80/tcp")
@@ -62,6 +66,7 @@ func FuzzRender(f *testing.F) {
 		if err := dockerfile.Validate(res.Text); err != nil {
 			t.Fatalf("output does not parse: %v\n%s", err, res.Text)
 		}
+		checkExactInstructions(t, img, res)
 	})
 }
 

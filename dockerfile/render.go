@@ -86,7 +86,7 @@ const emptyDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddf
 // Render reconstructs the Dockerfile of img.
 func Render(img *image.Image, opts Options) *Result {
 	ins := history.TranslateAll(img)
-	r := &renderer{img: img, ins: ins, opts: opts}
+	r := &renderer{img: img, ins: ins, opts: opts, sets: map[string]map[int][]string{}}
 	return r.render()
 }
 
@@ -104,6 +104,17 @@ type renderer struct {
 	// lastEnv/lastLabel map a key to the last entry setting it.
 	lastEnv, lastLabel map[string]int
 	argDeclared        map[string]bool
+	// env is the config's Env as a map; sets the share of the config's
+	// EXPOSE/VOLUME set per entry; argUse the usedArg answers. Each is
+	// built once: per entry, they made rendering quadratic.
+	env    map[string]string
+	sets   map[string]map[int][]string
+	argUse map[argAt]string
+	// nodes counts the instructions the guarded steps hold.
+	nodes int
+	// implied counts the ARG lines the entry being rendered declared
+	// for the build args its RUN recorded.
+	implied int
 	// before holds, for images kaniko built, the last entry of each
 	// keyword below kaniko's first entry (see scan).
 	before    map[string]history.Instruction
@@ -125,7 +136,7 @@ func (r *renderer) render() *Result {
 	for _, c := range r.fromComments() {
 		r.longComment(c)
 	}
-	r.line("FROM " + r.from.Ref)
+	r.fromLine()
 
 	recs := make([]Record, len(img.History))
 	r.argDeclared = map[string]bool{}
@@ -146,30 +157,78 @@ func (r *renderer) render() *Result {
 		if r.opts.Layers {
 			r.layerNote(h)
 		}
+		r.implied = 0
 		r.entry(i, in, h)
-		r.guard(before, in.Raw)
-		rec.Dockerfile = strings.TrimSuffix(r.b.String()[before:], "\n")
+		r.guard(before, r.stands(in, h), r.implied, in.Raw)
+		// Only this entry's text is copied: copying the whole buffer per
+		// entry made memory grow with the square of the history.
+		rec.Dockerfile = strings.TrimSuffix(string(r.b.Bytes()[before:]), "\n")
 		recs[i] = rec
 	}
 	r.configOnly()
-	return &Result{Text: r.b.String(), From: r.from, Records: recs, Notes: r.notes}
+	res := &Result{Text: r.b.String(), From: r.from, Records: recs, Notes: r.notes}
+	if err := checkWhole(res.Text, 1+r.nodes); err != nil {
+		res.Notes = append(res.Notes, "a strata bug, please report: "+err.Error())
+	}
+	return res
 }
 
-func (r *renderer) line(s string) { r.b.WriteString(s + "\n") }
+// line writes one line of the Dockerfile. An instruction on one line that
+// is too long for BuildKit's parser is broken with continuations
+// (fitLine); a heredoc or a comment never is (comments are cut to 300
+// bytes or wrapped where they are made).
+func (r *renderer) line(s string) {
+	if len(s) > maxLine && !strings.HasPrefix(s, "#") && !strings.Contains(s, "\n") {
+		s = fitLine(s)
+	}
+	r.b.WriteString(s + "\n")
+}
 
 // guard is the last line of defence for "every Dockerfile strata prints
-// parses": the text written since offset must parse on its own; if a value
-// slipped past the renderer's quoting rules, the step becomes a comment.
-func (r *renderer) guard(offset int, raw string) {
-	chunk := r.b.String()[offset:]
+// parses, and holds exactly the instructions the history does": the text
+// written since offset must parse on its own to the implied ARG
+// declarations and at most one instruction, the keyword kw ("" for none:
+// a comment), and nothing in it may run on into the text after it. A
+// value that slipped past the quoting rules — image text with a line
+// break that reads as a second instruction, say — makes the step a
+// comment instead.
+func (r *renderer) guard(offset int, kw string, implied int, raw string) {
+	chunk := string(r.b.Bytes()[offset:])
 	if strings.TrimSpace(chunk) == "" {
 		return
 	}
-	if err := Validate("FROM scratch\n" + chunk); err == nil {
+	n, err := checkChunk(chunk, kw, implied)
+	if err == nil {
+		r.nodes += n
 		return
 	}
 	r.b.Truncate(offset)
 	r.line("# strata could not write this step as valid Dockerfile syntax: " + oneLine(raw))
+}
+
+// stands names the one instruction an entry may render to: its keyword
+// for a Dockerfile step, ADD for the stand-in of a root file system layer,
+// none for anything else.
+func (r *renderer) stands(in history.Instruction, h image.HistoryEntry) string {
+	switch {
+	case in.IsStep():
+		return in.Keyword
+	case h.Layer == 0 && r.from.Kind == "scratch" && (in.Builder == history.BaseRootFS || in.Builder == history.Apko):
+		return "ADD"
+	}
+	return ""
+}
+
+// fromLine writes FROM with the lineage answer. The name can come from
+// image text (an annotation, buildah's comment): one that is not a single
+// plain word is no reference, and FROM scratch stands in for it.
+func (r *renderer) fromLine() {
+	ref := r.from.Ref
+	if ref == "" || !oneLineText(ref) || strings.ContainsAny(ref, " \t\\\"'") {
+		r.line("# the base is named " + oneLine(ref) + ", which is no image reference; FROM scratch is a placeholder")
+		ref = "scratch"
+	}
+	r.line("FROM " + ref)
 }
 
 func refOf(img *image.Image) string {
@@ -265,5 +324,5 @@ func (r *renderer) layerNote(h image.HistoryEntry) {
 	if l.DiffID == emptyDiffID {
 		size = "empty layer"
 	}
-	r.line(fmt.Sprintf("# layer %d: %s, %s", h.Layer, size, d))
+	r.line(fmt.Sprintf("# layer %d: %s, %s", h.Layer, size, oneLine(d)))
 }

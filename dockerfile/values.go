@@ -5,18 +5,23 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/internal/safetext"
 )
 
 // quoteWord quotes a value for ENV/LABEL/ARG so that BuildKit's word
 // processing gives back exactly the value: double quotes, with the four
-// characters that are special inside them escaped. Newlines cannot be
-// written in a Dockerfile value; the caller is told so it can comment.
-func quoteWord(v string) (string, bool) {
-	lossy := strings.ContainsAny(v, "\n\r")
-	if lossy {
-		v = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(v)
+// characters that are special inside them escaped. A Dockerfile cannot
+// write a newline or carriage return in a value, and strata never prints a
+// terminal control character raw: those are written as spaces (line
+// breaks) or visible escapes (safetext), and lossy tells the caller to say
+// so in a comment.
+func quoteWord(v string) (q string, lossy bool) {
+	if !oneLineText(v) {
+		lossy = true
+		v = safetext.Escape(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(v))
 	}
 	if v != "" && isPlain(v) {
 		return v, lossy
@@ -34,6 +39,19 @@ func quoteWord(v string) (string, bool) {
 	}
 	b.WriteByte('"')
 	return b.String(), lossy
+}
+
+// lossyNote is the comment for a key or value quoteWord could not write
+// as it is.
+func lossyNote(what, key string) string {
+	return "# NOTE: the " + what + " of " + oneLine(key) + " holds a line break or control character, which this Dockerfile " +
+		"cannot write as it is; line breaks are shown as spaces, control characters as \\x escapes"
+}
+
+// oneLineText reports whether s can be printed raw on one Dockerfile line:
+// no line break and no terminal control character (a tab is fine).
+func oneLineText(s string) bool {
+	return safetext.Safe(s) && !strings.ContainsAny(s, "\r\n")
 }
 
 func isPlain(v string) bool {
@@ -105,7 +123,7 @@ func healthcheckLine(hc *image.Healthcheck, shell []string) (string, bool) {
 	if len(opts) > 0 {
 		line += strings.Join(opts, " ") + " "
 	}
-	if hc.Test[0] == "CMD-SHELL" && len(hc.Test) == 2 && !strings.Contains(hc.Test[1], "\n") &&
+	if hc.Test[0] == "CMD-SHELL" && len(hc.Test) == 2 && oneLineText(hc.Test[1]) &&
 		strings.TrimSpace(hc.Test[1]) != "" && !endsWithEscape(hc.Test[1]) && !strings.HasPrefix(strings.TrimSpace(hc.Test[1]), "[") {
 		return line + "CMD " + hc.Test[1], true
 	}
@@ -121,7 +139,7 @@ func healthcheckLine(hc *image.Healthcheck, shell []string) (string, bool) {
 func commandLine(kw string, argv []string, shell []string) string {
 	if len(argv) == len(shell)+1 && equal(argv[:len(shell)], shell) {
 		s := argv[len(shell)]
-		if s != "" && !strings.ContainsAny(s, "\n\r") && !endsWithEscape(s) && !strings.HasPrefix(strings.TrimSpace(s), "[") && strings.TrimSpace(s) == s {
+		if s != "" && oneLineText(s) && !endsWithEscape(s) && !strings.HasPrefix(strings.TrimSpace(s), "[") && strings.TrimSpace(s) == s {
 			return kw + " " + s
 		}
 	}
@@ -140,17 +158,25 @@ func equal(a, b []string) bool {
 	return true
 }
 
-// oneLine makes free text safe inside a # comment.
+// oneLine makes free text safe inside a # comment: on one line, every
+// control character a visible escape (safetext.Line), at most 300 bytes.
 func oneLine(s string) string {
+	if len(s) > 1200 {
+		s = s[:1200] // escaping at most quadruples: enough for 300 bytes
+	}
 	s = flat(s)
 	if len(s) > 300 {
-		s = s[:300] + "…"
+		cut := 300
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }
 
-// flat keeps s on one comment line.
-func flat(s string) string { return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s) }
+// flat keeps s on one comment line, escaped.
+func flat(s string) string { return safetext.Line(s) }
 
 // humanSize renders a byte count the way docker does.
 func humanSize(n int64) string {

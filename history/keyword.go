@@ -49,7 +49,7 @@ func (t *Translator) keyword(in *Instruction, kw, rest string, original bool) {
 		if ok && len(argv) > 0 {
 			in.Argv = argv
 			t.shell = argv
-			t.shells[strings.Join(argv, " ")] = true
+			t.addShell(strings.Join(argv, " "))
 		} else {
 			in.Unparsed = true
 		}
@@ -278,13 +278,22 @@ func (t *Translator) knownArgs(s string, n int) ([]KV, string, bool) {
 	return out, rest, true
 }
 
+// maxArgPrefix bounds the length of a `|N k=v …` build-arg prefix that is
+// split (real ones are a few hundred bytes).
+const maxArgPrefix = 16 << 10
+
 // anchoredArgs splits the prefix where a known shell follows it.
 func (t *Translator) anchoredArgs(s string, n int) ([]KV, string, bool) {
 	if n == 0 || n > 1000 {
 		return nil, s, n == 0
 	}
-	// Try each position where a known shell starts, earliest first.
-	for i := 0; i < len(s); i++ {
+	if m := identRe.FindStringSubmatchIndex(s[:min(len(s), 256)]); m == nil || m[2] != 0 {
+		return nil, s, false // pairsN needs a name= first
+	}
+	// Try each position where a known shell starts, earliest first, in
+	// the first maxArgPrefix bytes: each try reads the prefix again, so an
+	// unbounded search is quadratic in a hostile line's length.
+	for i := 0; i < min(len(s), maxArgPrefix); i++ {
 		if i > 0 && s[i-1] != ' ' {
 			continue
 		}
@@ -355,14 +364,16 @@ func splitPairs(s string, anchors map[string]bool, original bool) []KV {
 		if i > 0 && s[i-1] != ' ' && s[i-1] != '\t' {
 			continue
 		}
-		eq := strings.IndexByte(s[i:], '=')
-		if eq <= 0 {
+		// The key runs to the next '=' and holds no blank: read only
+		// up to the first '=' or blank, so the scan stays linear.
+		eq := strings.IndexAny(s[i:], "= \t")
+		if eq < 0 || eq == 0 && s[i] == '=' {
 			break
 		}
-		key := s[i : i+eq]
-		if strings.ContainsAny(key, " \t") {
+		if s[i+eq] != '=' {
 			continue
 		}
+		key := s[i : i+eq]
 		if i == 0 || anchors[key] || anchors[unquote(key)] {
 			starts = append(starts, start{i, i + eq, i + eq + 1})
 		}

@@ -2,6 +2,7 @@ package history
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/strata-tool/strata/image"
@@ -14,8 +15,12 @@ import (
 type Translator struct {
 	defaultShell []string
 	shell        []string // in effect now
-	shells       map[string]bool
-	argNames     map[string]bool
+	// shells are the known shell prefixes, each argv joined by spaces;
+	// shellWords every prefix of one that ends at a word boundary, so
+	// matchShell walks a line word by word instead of trying each shell.
+	shells     map[string]bool
+	shellWords map[string]bool
+	argNames   map[string]bool
 	// buildahArgs are the names buildah's ARG entries have listed so far
 	// in the current stage (see buildahArg).
 	buildahArgs map[string]bool
@@ -34,18 +39,21 @@ type Translator struct {
 func New(img *image.Image) *Translator {
 	cfg := img.Config
 	t := &Translator{
-		shells:    map[string]bool{"/bin/sh -c": true, "cmd /S /C": true},
-		argNames:  map[string]bool{},
-		envKeys:   map[string]bool{},
-		labelKeys: map[string]bool{},
+		shells:     map[string]bool{},
+		shellWords: map[string]bool{},
+		argNames:   map[string]bool{},
+		envKeys:    map[string]bool{},
+		labelKeys:  map[string]bool{},
 	}
+	t.addShell("/bin/sh -c")
+	t.addShell("cmd /S /C")
 	t.defaultShell = []string{"/bin/sh", "-c"}
 	if strings.EqualFold(cfg.OS, "windows") {
 		t.defaultShell = []string{"cmd", "/S", "/C"}
 	}
 	t.shell = t.defaultShell
 	if len(cfg.Config.Shell) > 0 {
-		t.shells[strings.Join(cfg.Config.Shell, " ")] = true
+		t.addShell(strings.Join(cfg.Config.Shell, " "))
 	}
 	for _, e := range cfg.Config.Env {
 		k, _, _ := strings.Cut(e, "=")
@@ -83,6 +91,10 @@ func (t *Translator) learnArgValues(hist []image.HistoryEntry) {
 	}
 }
 
+// maxShellLen bounds how far into a line an unknown shell prefix is
+// looked for.
+const maxShellLen = 1024
+
 var shellPrefixRe = regexp.MustCompile(`^(\|\d+ .*)?(/bin/sh -c|cmd /S /C) `)
 
 func isShellPrefixed(s string) bool {
@@ -104,7 +116,7 @@ func (t *Translator) Shell() []string { return append([]string(nil), t.shell...)
 
 var (
 	argPrefixRe   = regexp.MustCompile(`^\|(\d+) `)
-	buildahMetaRe = regexp.MustCompile(`\|[a-z][a-zA-Z-]*=[^|\s]*$`)
+	buildahMetaRe = regexp.MustCompile(`^\|[a-z][a-zA-Z-]*=[^|\s]*$`)
 	keywordRe     = regexp.MustCompile(`^([A-Z]+)(?:\s|$)`)
 )
 
@@ -270,14 +282,17 @@ func (t *Translator) shellLine(in *Instruction, h image.HistoryEntry) bool {
 		twoSpaces := strings.HasPrefix(meta, " ")
 		meta = strings.TrimLeft(meta, " ")
 		for {
-			loc := buildahMetaRe.FindStringIndex(meta)
-			if loc == nil {
+			// Only the text after the last | can be a suffix: matching
+			// that alone keeps a line of many suffixes linear.
+			cut := strings.LastIndexByte(meta, '|')
+			if cut < 0 || !buildahMetaRe.MatchString(meta[cut:]) {
 				break
 			}
-			in.Metadata = append([]string{meta[loc[0]+1:]}, in.Metadata...)
-			meta = meta[:loc[0]]
+			in.Metadata = append(in.Metadata, meta[cut+1:])
+			meta = meta[:cut]
 			buildah = true
 		}
+		slices.Reverse(in.Metadata)
 		kw, rest := splitKeyword(meta)
 		if !keywords[kw] {
 			in.Builder = Classic
@@ -428,26 +443,48 @@ func (t *Translator) runScript(in *Instruction, script string) {
 	}
 }
 
+// addShell makes a joined shell argv known to matchShell.
+func (t *Translator) addShell(sh string) {
+	if sh == "" || t.shells[sh] {
+		return
+	}
+	t.shells[sh] = true
+	for i := 0; i < len(sh); i++ {
+		if sh[i] == ' ' {
+			t.shellWords[sh[:i]] = true
+		}
+	}
+	t.shellWords[sh] = true
+}
+
 // matchShell finds the shell prefix of s: the longest known shell (the
-// default, the config's, every SHELL seen so far) that s starts with.
+// default, the config's, every SHELL seen so far) that s starts with,
+// followed by a space or the end. It reads s a word at a time and stops
+// at the first prefix no known shell starts with, so its cost is the
+// length of the match, however many shells a history sets.
 func (t *Translator) matchShell(s string) (shell []string, rest string, ok bool) {
 	best := ""
-	cands := []string{strings.Join(t.shell, " "), strings.Join(t.defaultShell, " ")}
-	for c := range t.shells {
-		cands = append(cands, c)
-	}
-	for _, c := range cands {
-		if c == "" {
-			continue
+	for end := 0; ; end++ {
+		k := strings.IndexByte(s[end:], ' ')
+		if k < 0 {
+			end = len(s)
+		} else {
+			end += k
 		}
-		if (s == c || strings.HasPrefix(s, c+" ")) && len(c) > len(best) {
-			best = c
+		p := s[:end]
+		if t.shells[p] {
+			best = p
+		}
+		if k < 0 || !t.shellWords[p] {
+			break
 		}
 	}
 	if best == "" {
 		// An unknown shell still marks #(nop) lines (a SHELL set in a base
-		// whose SHELL entry we never saw).
-		if i := strings.Index(s, " #(nop) "); i > 0 && !strings.ContainsAny(s[:i], `"'$;&|`) {
+		// whose SHELL entry we never saw). The shell is a few words: only
+		// the start of s is searched.
+		head := s[:min(len(s), maxShellLen)]
+		if i := strings.Index(head, " #(nop) "); i > 0 && !strings.ContainsAny(s[:i], `"'$;&|`) {
 			best = s[:i]
 		} else {
 			return nil, s, false

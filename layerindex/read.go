@@ -206,7 +206,11 @@ func (im *Image) openStream(ctx context.Context, f File) (io.ReadCloser, error) 
 			}
 			return nil, err
 		}
-		rec, skip := layers.RecordFor(h)
+		rec, skip, err := layers.RecordFor(h)
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
 		if skip || rec.Path != f.Path {
 			continue
 		}

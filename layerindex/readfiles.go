@@ -105,7 +105,10 @@ func (im *Image) readStream(ctx context.Context, layer int, group []File, fn fun
 			}
 			return fmt.Errorf("read layer %d: %w", layer, err)
 		}
-		rec, skip := layers.RecordFor(h)
+		rec, skip, err := layers.RecordFor(h)
+		if err != nil {
+			return fmt.Errorf("read layer %d: %w", layer, err)
+		}
 		if skip {
 			continue
 		}

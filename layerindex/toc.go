@@ -279,9 +279,9 @@ func tocEntry(typ, name, link string, mode int64, uid, gid int, size int64, mtim
 	if err != nil {
 		return Entry{}, false, err
 	}
-	rec, skip := layers.RecordFor(hdr)
-	if skip {
-		return Entry{}, true, nil
+	rec, skip, err := layers.RecordFor(hdr)
+	if err != nil || skip {
+		return Entry{}, skip, err
 	}
 	ent := Entry{Record: rec}
 	ent.Offset = -1

@@ -29,7 +29,16 @@ type WalkOptions struct {
 	// be hashed. nil hashes nothing; hashing is the only reason content is
 	// read at all, so callers ask only where a comparison needs it.
 	Hash func(path string) bool
+	// MaxSparse bounds the bytes of sparse entries hashed in one layer
+	// (their holes are read as zeros); 0 means DefaultMaxSparse.
+	MaxSparse int64
 }
+
+// DefaultMaxSparse is how many bytes of sparse files Walk hashes per layer.
+// A sparse entry stores its data and a map of holes; its size is whatever
+// the header claims (9×10^18 bytes in a hostile layer), and hashing it
+// means reading every hole as zeros. No builder writes sparse entries.
+const DefaultMaxSparse = 1 << 30
 
 // Stats counts what a walk consumed.
 type Stats struct {
@@ -53,6 +62,10 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 	}
 	targets := map[string]content{}
 	buf := make([]byte, 64<<10)
+	sparseLeft := opts.MaxSparse
+	if sparseLeft <= 0 {
+		sparseLeft = DefaultMaxSparse
+	}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -62,7 +75,10 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 			return st, fmt.Errorf("read tar entry after %d entries: %w", st.Entries, err)
 		}
 		st.Entries++
-		rec, skip := RecordFor(hdr)
+		rec, skip, err := RecordFor(hdr)
+		if err != nil {
+			return st, err
+		}
 		if skip {
 			continue
 		}
@@ -72,6 +88,12 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 		switch rec.Type {
 		case TypeFile:
 			if opts.Hash != nil && opts.Hash(rec.Path) {
+				if isSparse(hdr) {
+					if hdr.Size > sparseLeft {
+						return st, fmt.Errorf("tar entry %q is a sparse file claiming %d bytes: strata reads at most %d MiB of sparse files per layer, holes included", hdr.Name, hdr.Size, opts.maxSparse()>>20)
+					}
+					sparseLeft -= hdr.Size
+				}
 				h := sha256.New()
 				if _, err := io.CopyBuffer(h, tr, buf); err != nil {
 					return st, fmt.Errorf("read content of %s: %w", rec.Path, err)
@@ -89,13 +111,32 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 		}
 	}
 	// The tar reader stops at the trailer; the rest is zero padding, but a
-	// verifying reader only checks the digest once it has seen EOF. Its
-	// error names the layer and what did not match: returned as it is.
+	// verifying reader only checks the digest once it has seen EOF.
 	if _, err := io.CopyBuffer(io.Discard, cr, buf); err != nil {
-		return st, err
+		return st, fmt.Errorf("read past tar trailer: %w", err)
 	}
 	st.Bytes = cr.n
 	return st, nil
+}
+
+func (o WalkOptions) maxSparse() int64 {
+	if o.MaxSparse > 0 {
+		return o.MaxSparse
+	}
+	return DefaultMaxSparse
+}
+
+// isSparse reports whether hdr is a GNU sparse entry, old style or PAX.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // RecordFor maps a tar header to a record the way Walk does; skip is true
@@ -103,26 +144,33 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 // eStargz bookkeeping, aufs metadata). Tables of contents (eStargz,
 // zstd:chunked) are turned into headers and go through it too, so a
 // listing read from a TOC follows the same rules as one read from the tar.
-func RecordFor(hdr *tar.Header) (rec Record, skip bool) {
+// A whiteout that names no file (".wh.", ".wh..", ".wh...") is an error:
+// overlay implementations read it as deleting the directory it sits in (or
+// its parent, or fail), so no one reading of the layer is right.
+func RecordFor(hdr *tar.Header) (rec Record, skip bool, err error) {
 	p := CleanPath(hdr.Name)
 	if p == "" {
-		return rec, true // the root directory itself
+		return rec, true, nil // the root directory itself
 	}
 	if estargzEntries[p] {
-		return rec, true
+		return rec, true, nil
 	}
 	dir, base := parent(p), p[strings.LastIndexByte(p, '/')+1:]
 	switch {
 	case base == opaqueMarker:
-		return Record{Entry: Entry{Path: dir}, Opaque: true}, false
+		// Whatever its type: overlay implementations go by the name.
+		return Record{Entry: Entry{Path: dir}, Opaque: true}, false, nil
 	case strings.HasPrefix(base, whiteoutMeta):
-		return rec, true
+		return rec, true, nil
 	case strings.HasPrefix(base, whiteoutPrefix):
 		target := strings.TrimPrefix(base, whiteoutPrefix)
+		if target == "" || target == "." || target == ".." {
+			return rec, false, fmt.Errorf("tar entry %q is a whiteout that names no file (%q): the layer is refused", hdr.Name, base)
+		}
 		if dir != "" {
 			target = dir + "/" + target
 		}
-		return Record{Entry: Entry{Path: target}, Whiteout: true}, false
+		return Record{Entry: Entry{Path: target}, Whiteout: true}, false, nil
 	}
 	e := Entry{
 		Path:    p,
@@ -132,7 +180,8 @@ func RecordFor(hdr *tar.Header) (rec Record, skip bool) {
 		ModTime: hdr.ModTime.UTC(),
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont: // archive/tar reads the old TypeRegA as TypeReg
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+		// The tar reader has already made a legacy TypeRegA entry TypeReg.
 		e.Type, e.Size = TypeFile, hdr.Size
 	case tar.TypeDir:
 		e.Type = TypeDir
@@ -149,7 +198,7 @@ func RecordFor(hdr *tar.Header) (rec Record, skip bool) {
 	default:
 		e.Type = TypeOther
 	}
-	return Record{Entry: e}, false
+	return Record{Entry: e}, false, nil
 }
 
 type countingReader struct {

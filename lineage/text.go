@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/strata-tool/strata/internal/safetext"
 )
 
 // WriteText prints r as strata base does: the image, then its ancestry
 // nearest first with each step's evidence and caveats in full, the
 // identical catalogued images and the notes. An image with no ancestor
-// shows its FROM answer instead: scratch, or unknown.
+// shows its FROM answer instead: scratch, or unknown. Names, evidence and
+// notes quote image text, so each is escaped onto its one line
+// (safetext.Line).
 func WriteText(w io.Writer, r *Result) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s, %d layer%s)\n", r.Image, r.Platform, r.Layers, plural(r.Layers))
+	fmt.Fprintf(&b, "%s (%s, %d layer%s)\n", safetext.Line(r.Image), safetext.Line(r.Platform), r.Layers, plural(r.Layers))
 	if len(r.Ancestry) == 0 {
 		switch r.From.Kind {
 		case KindScratch:
@@ -29,7 +33,7 @@ func WriteText(w io.Writer, r *Result) error {
 		if !s.Unknown {
 			var names []string
 			for _, n := range s.Names {
-				names = append(names, n.Ref)
+				names = append(names, safetext.Line(n.Ref))
 			}
 			what = strings.Join(names, " = ")
 		}
@@ -44,10 +48,10 @@ func WriteText(w io.Writer, r *Result) error {
 		fmt.Fprintf(&b, "%s %s  [%s; %s; %s]\n", label, what, layers, s.Confidence, strings.Join(s.Signals, "+"))
 		if !s.Unknown && len(s.Names) > 0 {
 			if d := s.Names[0].Digest; d != "" {
-				fmt.Fprintf(&b, "       digest %s\n", d)
+				fmt.Fprintf(&b, "       digest %s\n", safetext.Line(d))
 			}
 			if d := s.Names[0].Index; d != "" {
-				fmt.Fprintf(&b, "       index  %s\n", d)
+				fmt.Fprintf(&b, "       index  %s\n", safetext.Line(d))
 			}
 		}
 		lines(&b, "", s.Evidence)
@@ -56,12 +60,12 @@ func WriteText(w io.Writer, r *Result) error {
 	if len(r.Identical) > 0 {
 		var names []string
 		for _, n := range r.Identical {
-			names = append(names, n.Ref+" ("+n.Platform+")")
+			names = append(names, safetext.Line(n.Ref+" ("+n.Platform+")"))
 		}
 		fmt.Fprintf(&b, "identical: %s\n", strings.Join(names, ", "))
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		fmt.Fprintf(&b, "note: %s\n", safetext.Line(n))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -69,6 +73,6 @@ func WriteText(w io.Writer, r *Result) error {
 
 func lines(b *strings.Builder, prefix string, ls []string) {
 	for _, l := range ls {
-		fmt.Fprintf(b, "       %s%s\n", prefix, l)
+		fmt.Fprintf(b, "       %s%s\n", prefix, safetext.Line(l))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/internal/safetext"
 )
 
 func newCatalogLsCmd(a *app) *cobra.Command {
@@ -117,7 +118,8 @@ func newCatalogExportCmd(a *app) *cobra.Command {
 				}
 				return f.Close()
 			}
-			return catalog.Export(cmd.Context(), c, w)
+			// JSON: controls escaped as JSON \u escapes, not \x ones.
+			return catalog.Export(cmd.Context(), c, safetext.JSONWriter(w))
 		},
 	}
 }
@@ -133,7 +135,9 @@ func printEntries(w io.Writer, es []catalog.Entry) error {
 		if len(e.BlobChainIDs) > 0 {
 			chains = append(chains, "blob")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Ref(), e.Platform, e.Layers(), strings.Join(chains, "+"), e.DigestColumn(), e.Added.Format("2006-01-02"))
+		// Cells are image text: escaped onto one line, so no tab or
+		// newline in a name can move a column or forge a row.
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", safetext.Line(e.Ref()), safetext.Line(e.Platform), e.Layers(), strings.Join(chains, "+"), safetext.Line(e.DigestColumn()), e.Added.Format("2006-01-02"))
 	}
 	return tw.Flush()
 }

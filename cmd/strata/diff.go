@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-tool/strata/diff"
 	"github.com/strata-tool/strata/internal/progress"
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -84,7 +85,13 @@ func (a *app) runDiff(cmd *cobra.Command, args []string, fl diffFlags) error {
 			return fmt.Errorf("file diff: %w", err)
 		}
 	}
-	if err := a.emit(cmd.OutOrStdout(), res, func(w io.Writer) error { return res.WriteText(w, colour) }); err != nil {
+	out := cmd.OutOrStdout()
+	if colour {
+		// diff escapes every piece of image text itself and adds its SGR
+		// colours around it; only those pass.
+		out = safetext.WithSGR(out)
+	}
+	if err := a.emit(out, res, func(w io.Writer) error { return res.WriteText(w, colour) }); err != nil {
 		return err
 	}
 	if !res.Verdict.Same() {
@@ -103,6 +110,13 @@ func (a *app) openBoth(ctx context.Context, refA, refB string) ([2]source.Source
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A panic here would end the process with a goroutine dump:
+			// make it this side's error instead.
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("internal error (a strata bug, please report): %v", r)
+				}
+			}()
 			srcs[i], errs[i] = a.open(ctx, ref)
 		}()
 	}
@@ -132,7 +146,7 @@ func useColour(mode string, w io.Writer) (bool, error) {
 		if os.Getenv("NO_COLOR") != "" {
 			return false, nil
 		}
-		f, ok := w.(*os.File)
+		f, ok := safetext.Unwrap(w).(*os.File)
 		if !ok {
 			return false, nil
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/internal/humanize"
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layerindex"
 	"github.com/strata-tool/strata/unpack"
 )
@@ -92,10 +93,10 @@ func (a *app) runExtract(cmd *cobra.Command, ref string, paths []string, fl extr
 		return err
 	}
 	for _, s := range rep.Skipped {
-		fmt.Fprintf(cmd.ErrOrStderr(), "skipped %s: %s\n", s.Path, s.Reason)
+		fmt.Fprintf(cmd.ErrOrStderr(), "skipped %s: %s\n", safetext.Line(s.Path), s.Reason)
 	}
 	for _, r := range rep.Refused {
-		fmt.Fprintf(cmd.ErrOrStderr(), "refused %s: %s\n", r.Path, r.Reason)
+		fmt.Fprintf(cmd.ErrOrStderr(), "refused %s: %s\n", safetext.Line(r.Path), r.Reason)
 	}
 	if len(rep.Refused) > 0 {
 		return &exitCodeError{code: 1, err: fmt.Errorf("%d %s refused as unsafe (listed above)", len(rep.Refused), map[bool]string{true: "entry", false: "entries"}[len(rep.Refused) == 1])}

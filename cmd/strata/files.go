@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layerindex"
 )
 
@@ -137,6 +138,6 @@ func mergedRows(im *layerindex.Image, fsys *layerindex.FS, pat layerindex.Patter
 
 func noteOrphans(w io.Writer, fsys *layerindex.FS) {
 	if n := len(fsys.Orphans); n > 0 {
-		fmt.Fprintf(w, "note: %s below a symlink or file left out (first: %s): no file system can hold them\n", count(n, "path"), fsys.Orphans[0])
+		fmt.Fprintf(w, "note: %s below a symlink or file left out (first: %s): no file system can hold them\n", count(n, "path"), safetext.Line(fsys.Orphans[0]))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/strata-tool/strata/internal/humanize"
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layerindex"
 )
 
@@ -30,16 +31,19 @@ func renderList(w io.Writer, im *layerindex.Image, rows []fileRow, human bool) e
 	return stepLegend(w, im, steps)
 }
 
+// pathCell is a path (and its link) on one row: image text escaped onto
+// one line, so a newline in a name cannot forge a row.
 func pathCell(r fileRow) string {
+	p, l := safetext.Line(r.Path), safetext.Line(r.Link)
 	switch r.Type {
 	case "symlink":
-		return r.Path + " -> " + r.Link
+		return p + " -> " + l
 	case "hardlink":
-		return r.Path + " => " + r.Link
+		return p + " => " + l
 	case "dir":
-		return r.Path + "/"
+		return p + "/"
 	}
-	return r.Path
+	return p
 }
 
 // stepLegend prints "STEP n  instruction" for each step number in use.
@@ -57,7 +61,7 @@ func stepLegend(w io.Writer, im *layerindex.Image, used map[int]bool) error {
 	return nil
 }
 
-func oneLineInstruction(s string) string { return strings.Join(strings.Fields(s), " ") }
+func oneLineInstruction(s string) string { return safetext.Line(strings.Join(strings.Fields(s), " ")) }
 
 // renderTree draws the final file system, directories with the size of
 // what lies below them.

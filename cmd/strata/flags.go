@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -38,14 +36,8 @@ func (a *app) applyNet(opts *source.Options) {
 	opts.Timeouts = source.Timeouts{Connect: a.net.connect, Header: a.net.read, Idle: a.net.read, Metadata: a.net.metadata}
 	opts.MaxRetryWait = a.net.retryWait
 	opts.StrictAuth = a.net.strictAuth
-	if isTerminal(a.stderr) {
+	if safetext.IsTerminal(a.stderr) {
 		w := a.stderr
 		opts.Waiting = func(wt source.Wait) { fmt.Fprintln(w, "strata: "+wt.String()) }
 	}
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/internal/humanize"
+	"github.com/strata-tool/strata/internal/safetext"
 )
 
 // layersReport is `strata layers -o json` (README).
@@ -73,7 +74,7 @@ func newLayersReport(img *image.Image) layersReport {
 // columns (a terminal's width); asRecorded keeps each instruction's own
 // spacing.
 func renderLayers(w io.Writer, rep layersReport, width int, asRecorded bool) error {
-	fmt.Fprintf(w, "%s (%s)\n", rep.Reference, rep.Platform)
+	fmt.Fprintf(w, "%s (%s)\n", safetext.Line(rep.Reference), safetext.Line(rep.Platform))
 	var rows []string
 	rows = append(rows, "STEP\tSIZE\tCOMPRESSED\tDIFF_ID\tCREATED\t")
 	for _, r := range rep.Steps {
@@ -117,19 +118,19 @@ func renderLayers(w io.Writer, rep layersReport, width int, asRecorded bool) err
 		fmt.Fprintln(w, strings.TrimRight(line+instructionCell(text, room), " "))
 	}
 	if rep.Problem != "" {
-		fmt.Fprintf(w, "note: %s\n", rep.Problem)
+		fmt.Fprintf(w, "note: %s\n", safetext.Line(rep.Problem))
 	}
 	return nil
 }
 
-// instructionCell renders an instruction on one row: newlines as \n; with
-// room > 0 (a terminal) whitespace runs collapse and the text is cut to
-// room columns.
+// instructionCell renders an instruction on one row, escaped (safetext):
+// newlines as \n; with room > 0 (a terminal) whitespace runs collapse and
+// the text is cut to room columns, measured after escaping.
 func instructionCell(s string, room int) string {
 	if room <= 0 {
-		return strings.NewReplacer("\r\n", `\n`, "\n", `\n`).Replace(s)
+		return strings.NewReplacer("\r\n", `\n`, "\n", `\n`).Replace(safetext.Escape(s))
 	}
-	s = strings.Join(strings.Fields(s), " ")
+	s = safetext.Line(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > room {
 		return string(r[:max(room-1, 1)]) + "…"
 	}
@@ -138,7 +139,7 @@ func instructionCell(s string, room int) string {
 
 // terminalWidth is the width of w when it is a terminal, else 0.
 func terminalWidth(w io.Writer) int {
-	f, ok := w.(*os.File)
+	f, ok := safetext.Unwrap(w).(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return 0
 	}

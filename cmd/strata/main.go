@@ -16,10 +16,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/source"
 )
 
 func main() {
+	limitMemory()
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -38,6 +40,9 @@ type app struct {
 	stats  source.HTTPStats
 	stdin  io.Reader
 	stderr io.Writer
+	// errorCode is the exit code of an error in the verb being run (2 for
+	// diff, else 1).
+	errorCode int
 }
 
 const rootLong = `strata reads any container image — in a registry, a Docker-API daemon, a
@@ -63,6 +68,9 @@ func newRootCmd(a *app) *cobra.Command {
 		SilenceErrors: true,
 		// -o is checked once, for every verb, before any work is done.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Annotations[errorExitAnnotation] == "2" {
+				a.errorCode = 2
+			}
 			f, err := parseOutput(a.output)
 			a.format = f
 			return err
@@ -87,24 +95,29 @@ func newRootCmd(a *app) *cobra.Command {
 }
 
 // run executes the CLI and maps errors to exit codes: 0 success, 1 error
-// (or "different" for diff), 2 where a verb says so.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// (or "different" for diff), 2 where a verb says so. Everything printed in
+// text goes through an escaping writer (package safetext): image text
+// cannot drive the terminal, in output or in error lines.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	a := &app{stdin: stdin, stderr: stderr}
+	out, errw := safetext.NewWriter(stdout), safetext.NewWriter(stderr)
+	defer func() { _, _ = out.Flush(), errw.Flush() }()
+	a := &app{stdin: stdin, stderr: errw, errorCode: 1}
+	defer recoverInternal(a, errw, &code)
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(out)
+	root.SetErr(errw)
 	cmd, err := root.ExecuteContextC(ctx)
 	if a.httpStats {
-		fmt.Fprintf(stderr, "http: %d requests, %d bytes received\n", a.stats.Requests.Load(), a.stats.BytesReceived.Load())
+		fmt.Fprintf(errw, "http: %d requests, %d bytes received\n", a.stats.Requests.Load(), a.stats.BytesReceived.Load())
 	}
 	if err == nil {
 		return 0
 	}
-	code := 1
+	code = 1
 	if cmd != nil && cmd.Annotations[errorExitAnnotation] == "2" {
 		code = 2
 	}
@@ -115,7 +128,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		code = ec.code
 	}
-	fmt.Fprintln(stderr, "strata: "+oneLine(err.Error()))
+	fmt.Fprintln(errw, "strata: "+oneLine(err.Error()))
 	return code
 }
 
@@ -139,7 +152,11 @@ func (e *exitCodeError) Error() string {
 }
 func (e *exitCodeError) Unwrap() error { return e.err }
 
-func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+// oneLine puts an error or note on one line, escaped (safetext.Line): it
+// may quote image text or a registry's reply.
+func oneLine(s string) string {
+	return safetext.Line(strings.ReplaceAll(strings.TrimSpace(s), "\n", "; "))
+}
 
 // plural is "s" unless n is 1.
 func plural(n int) string {

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/strata-tool/strata/internal/jsonindent"
+	"github.com/strata-tool/strata/internal/safetext"
 )
 
 // outputFormat is -o: one rule for every verb.
@@ -34,9 +37,13 @@ func (a *app) emit(w io.Writer, v any, text func(io.Writer) error) error {
 	return text(w)
 }
 
+// writeJSON writes v indented. encoding/json escapes C0 controls itself;
+// safetext.JSONWriter escapes the DEL, C1 and bidi controls it leaves raw,
+// as JSON \u escapes. The Encoder writes compact JSON and jsonindent
+// indents it as it streams: an Encoder's own indenting keeps a second copy
+// of the whole output.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	enc := json.NewEncoder(jsonindent.New(safetext.JSONWriter(w), "  "))
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
