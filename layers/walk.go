@@ -111,9 +111,10 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 		}
 	}
 	// The tar reader stops at the trailer; the rest is zero padding, but a
-	// verifying reader only checks the digest once it has seen EOF.
+	// verifying reader only checks the digest once it has seen EOF. Its
+	// error names the layer and what did not match: returned as it is.
 	if _, err := io.CopyBuffer(io.Discard, cr, buf); err != nil {
-		return st, fmt.Errorf("read past tar trailer: %w", err)
+		return st, err
 	}
 	st.Bytes = cr.n
 	return st, nil
