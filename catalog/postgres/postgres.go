@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -88,12 +89,28 @@ func OpenReadOnly(ctx context.Context, dsn string) (*Store, error) {
 	return open(ctx, dsn, true)
 }
 
-func open(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
-	where := Redact(dsn)
+// DefaultConnectTimeout bounds connecting (and the start-up exchange) when
+// the DSN sets no connect_timeout: a server that accepts and never answers
+// must not be waited on forever.
+const DefaultConnectTimeout = 10 * time.Second
+
+func parseConfig(dsn string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message can quote the DSN, password included.
-		return nil, fmt.Errorf("postgres catalog %s: malformed connection string", where)
+		return nil, fmt.Errorf("postgres catalog %s: malformed connection string", Redact(dsn))
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	return cfg, nil
+}
+
+func open(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
+	where := Redact(dsn)
+	cfg, err := parseConfig(dsn)
+	if err != nil {
+		return nil, err
 	}
 	if readOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
