@@ -8,10 +8,13 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/strata-tool/strata/image"
 )
@@ -359,10 +362,32 @@ func FromImage(img *image.Image, name, tag string) Entry {
 	}
 	e.History = make([]string, len(img.Layers))
 	for _, h := range img.History {
-		e.Steps = append(e.Steps, h.CreatedBy)
+		text := StepText(h.CreatedBy)
+		e.Steps = append(e.Steps, text)
 		if h.Layer >= 0 && h.Layer < len(e.History) {
-			e.History[h.Layer] = h.CreatedBy
+			e.History[h.Layer] = text
 		}
 	}
 	return e
+}
+
+// maxStepText bounds the created_by text kept per step: enough to show and
+// compare any real instruction, while a hostile 12 MB RUN does not make
+// every catalogued copy of it 12 MB.
+const maxStepText = 4096
+
+// StepText is a history entry's created_by as the catalog keeps it: whole
+// when short, else its first bytes and the sha256 of the whole text, so two
+// steps still compare equal exactly when their texts are equal. Whoever
+// compares an image's steps with catalogued ones maps them through it too.
+func StepText(createdBy string) string {
+	if len(createdBy) <= maxStepText {
+		return createdBy
+	}
+	sum := sha256.Sum256([]byte(createdBy))
+	cut := maxStepText
+	for cut > 0 && !utf8.RuneStart(createdBy[cut]) {
+		cut--
+	}
+	return createdBy[:cut] + "… sha256:" + hex.EncodeToString(sum[:])
 }

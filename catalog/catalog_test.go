@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/strata-tool/strata/image"
 )
@@ -119,5 +121,30 @@ func TestFromImage(t *testing.T) {
 	}
 	if len(e.History) != 2 || e.History[1] != "RUN y" || len(e.Steps) != 3 {
 		t.Errorf("history %q steps %q", e.History, e.Steps)
+	}
+}
+
+// TestStepTextBounded: a huge created_by is kept as a bounded prefix plus
+// its hash, so equal texts stay equal and different ones differ, and an
+// entry for an image with a 12 MB RUN does not hold 12 MB per step.
+func TestStepTextBounded(t *testing.T) {
+	short := "/bin/sh -c echo hi"
+	if StepText(short) != short {
+		t.Errorf("short text changed: %q", StepText(short))
+	}
+	big := strings.Repeat("é", 6<<20) // 12 MB, multi-byte runes
+	other := big[:len(big)-2] + "e!"
+	a, b := StepText(big), StepText(other)
+	if len(a) > 5000 || !utf8.ValidString(a) {
+		t.Errorf("huge text kept as %d bytes (valid UTF-8: %v)", len(a), utf8.ValidString(a))
+	}
+	if a == b || a != StepText(big) {
+		t.Error("StepText does not tell different texts apart, or is not stable")
+	}
+	img := &image.Image{Layers: []image.Layer{{DiffID: "sha256:" + strings.Repeat("a", 64)}}}
+	img.SetHistory([]image.History{{CreatedBy: big}})
+	e := FromImage(img, "x", "1")
+	if len(e.Steps[0]) != len(a) || len(e.History[0]) != len(a) {
+		t.Errorf("FromImage kept %d/%d bytes of a 12 MB step", len(e.Steps[0]), len(e.History[0]))
 	}
 }

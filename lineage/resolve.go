@@ -256,10 +256,12 @@ func insertByLayers(steps []Step, s Step) []Step {
 }
 
 // stepsOf lists created_by of every history entry.
+// stepsOf lists the image's steps as the catalog keeps them, so they
+// compare with catalogued entries' Steps.
 func stepsOf(img *image.Image) []string {
 	out := make([]string, len(img.History))
 	for i, h := range img.History {
-		out[i] = h.CreatedBy
+		out[i] = catalog.StepText(h.CreatedBy)
 	}
 	return out
 }
