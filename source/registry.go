@@ -81,9 +81,10 @@ func registryTransport(opts Options, insecure bool) http.RoundTripper {
 		if insecure {
 			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
 		}
+		opts.Guard.configure(t)
 		base = t
 	}
-	return &politeTransport{next: base, stats: opts.Stats, maxWait: 60 * time.Second}
+	return &politeTransport{next: opts.Guard.limit(base), stats: opts.Stats, maxWait: 60 * time.Second}
 }
 
 func fetchImage(ctx context.Context, p *remote.Puller, ref name.Reference, opts Options) (*image.Image, error) {

@@ -49,6 +49,9 @@ type Options struct {
 	Daemon bool
 	// Stats, if set, counts registry requests and bytes received.
 	Stats *HTTPStats
+	// Guard, if set, refuses internal registry addresses and caps
+	// response sizes (see Guard).
+	Guard *Guard
 }
 
 // Error kinds. Every error Open returns wraps one of these, with the
