@@ -52,6 +52,8 @@ var dialect = sqlstore.Dialect{
 	Copy:        copyRows,
 	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	MaxParams:   65535,
+	AutoID:      "BIGSERIAL PRIMARY KEY",
+	SkipLocked:  " FOR UPDATE SKIP LOCKED",
 	Retryable: func(err error) bool {
 		var pe *pgconn.PgError
 		// deadlock_detected, serialization_failure, unique_violation (two
