@@ -82,6 +82,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newBaseCmd(a),
 		newCatalogCmd(a),
 		newDiffCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }
