@@ -56,10 +56,6 @@ func (s *Server) badge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cacheControl := cachePolicy(n, cacheImmutable)
-	if kind == "base" {
-		// Whether the base is out of date changes with the base's tag.
-		cacheControl = cacheTag
-	}
 	rd, err := v.render("badge-"+kind+format, func() (*rendered, error) {
 		b := s.badgeFor(r.Context(), kind, v)
 		if format == ".json" {
@@ -73,8 +69,9 @@ func (s *Server) badge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if kind == "base" {
-		// Rendered once per analysed version, like the others; the
-		// version is re-analysed after DigestTTL.
+		// Whether the base is out of date changes with the base's tag,
+		// whatever names this image; it is checked again when the
+		// version is analysed again (after DigestTTL).
 		cacheControl = cacheTag
 	}
 	serveRendered(w, r, rd, cacheControl)
@@ -146,7 +143,9 @@ func versionOf(v *version) string {
 			tags = append(tags, tag)
 		}
 	}
-	sort.Slice(tags, func(i, j int) bool { return len(tags[i]) > len(tags[j]) || len(tags[i]) == len(tags[j]) && tags[i] < tags[j] })
+	sort.Slice(tags, func(i, j int) bool {
+		return len(tags[i]) > len(tags[j]) || len(tags[i]) == len(tags[j]) && tags[i] < tags[j]
+	})
 	if len(tags) > 0 {
 		return tags[0]
 	}
@@ -167,11 +166,15 @@ func (s *Server) baseBadge(ctx context.Context, v *version) badge.Badge {
 	default:
 		return badge.Badge{Label: "base", Message: "unknown", Color: "lightgrey"}
 	}
-	b := badge.Badge{Label: "base", Message: reference.Familiar(f.Name), Color: "blue"}
-	status := baseStatus(ctx, s, v)
-	switch status {
+	// The name is cut first, so the status always shows.
+	name := []rune(reference.Familiar(f.Name))
+	if len(name) > 36 {
+		name = append(name[:35], '…')
+	}
+	b := badge.Badge{Label: "base", Message: string(name), Color: "blue"}
+	switch baseStatus(ctx, s, v) {
 	case "up to date":
-		b.Message += " (up to date)"
+		b.Message += " ✓"
 		b.Color = "brightgreen"
 	case "outdated":
 		b.Message += " (outdated)"
