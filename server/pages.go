@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -209,6 +210,7 @@ type versionView struct {
 	Steps                       []stepRow
 	Dockerfile                  string
 	Own, Inherited, Unknown     []label
+	Annotations                 []label
 	From                        lineage.Base
 	FromRef                     string
 	Ancestry                    []ancestor
@@ -279,6 +281,7 @@ func newVersionView(v *version) versionView {
 			vv.Unknown = append(vv.Unknown, l)
 		}
 	}
+	vv.Annotations = annotations(v)
 	for _, st := range v.lin.Ancestry {
 		an := ancestor{Layers: st.Layers, Confidence: st.Confidence, Signals: strings.Join(st.Signals, ", "), Unknown: st.Unknown}
 		for _, nm := range st.Names {
@@ -297,3 +300,24 @@ func newVersionView(v *version) versionView {
 type urlPath struct{ s string }
 
 func (u *urlPath) escaped() string { return strings.TrimPrefix(imageURL(u.s), "/images/") }
+
+// annotations are the manifest's and the index's annotations, as
+// labels (an annotation may carry the same OCI keys a label does).
+func annotations(v *version) []label {
+	var out []label
+	add := func(where string, m map[string]string) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			out = append(out, label{Key: k, Value: m[k], Origin: where, Link: labelLink(k, m[k], m)})
+		}
+	}
+	add("manifest", v.img.Annotations)
+	if v.img.Index != nil {
+		add("index", v.img.Index.Annotations)
+	}
+	return out
+}
