@@ -25,12 +25,14 @@ type Crawler interface {
 	Watch(ctx context.Context, ws ...Watch) error
 	// Watched lists the watch list in order.
 	Watched(ctx context.Context) ([]Watch, error)
-	// ClaimPoll claims one watched repository whose poll is due at now and
-	// moves its next poll to now+every: of several replicas asking at
-	// once, one gets it.
-	ClaimPoll(ctx context.Context, now time.Time, every time.Duration) (Watch, bool, error)
-	// PollDone records the outcome of a poll ("" for success).
-	PollDone(ctx context.Context, w Watch, now time.Time, problem string) error
+	// ClaimPoll claims one watched repository whose poll is due at now,
+	// leasing it until now+lease: of several replicas asking at once, one
+	// gets it, and if that one dies mid-poll the poll is due again when
+	// the lease ends (a poll is idempotent: see SawTag).
+	ClaimPoll(ctx context.Context, now time.Time, lease time.Duration) (Watch, bool, error)
+	// PollDone records the outcome of a poll ("" for success) and when the
+	// repository is due next.
+	PollDone(ctx context.Context, w Watch, now, next time.Time, problem string) error
 	// Poke makes every watch entry of repo due now (the webhook) and
 	// reports whether repo is watched.
 	Poke(ctx context.Context, repo string) (bool, error)

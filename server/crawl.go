@@ -61,7 +61,9 @@ func (s *Server) idle(ctx context.Context, d time.Duration) bool {
 // pollLoop claims due watch entries one at a time and polls them.
 func (s *Server) pollLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		w, ok, err := s.crawler.ClaimPoll(ctx, s.now(), s.cfg.Crawl.PollEvery)
+		// The lease outlasts a poll's requests; a poller that dies
+		// leaves the repository due again when it ends.
+		w, ok, err := s.crawler.ClaimPoll(ctx, s.now(), s.pollLease())
 		if err != nil {
 			s.log.Warn("crawl: claim poll", "error", err.Error())
 		}
@@ -77,10 +79,17 @@ func (s *Server) pollLoop(ctx context.Context) {
 			s.log.Warn("crawl: poll", "repo", w.Repo, "error", problem)
 		}
 		s.metrics.crawl.WithLabelValues("poll").Inc()
-		if err := s.crawler.PollDone(context.WithoutCancel(ctx), w, s.now(), problem); err != nil {
+		now := s.now()
+		if err := s.crawler.PollDone(context.WithoutCancel(ctx), w, now, now.Add(s.cfg.Crawl.PollEvery), problem); err != nil {
 			s.log.Warn("crawl: poll done", "error", err.Error())
 		}
 	}
+}
+
+// pollLease is how long a claimed poll stays claimed: a few upstream
+// timeouts, a poll's requests being bounded by one each.
+func (s *Server) pollLease() time.Duration {
+	return min(s.cfg.Crawl.PollEvery, 3*s.cfg.UpstreamTimeout)
 }
 
 // poll reads a watched repository's tags (or its one tag) and HEADs each:

@@ -67,8 +67,20 @@ func testCrawl(t *testing.T, s Store) {
 	if ok, err := hs[1].Poke(ctx, "r.example/a"); !ok || err != nil {
 		t.Errorf("poke: %v %v", ok, err)
 	}
-	if w, ok, _ := hs[2].ClaimPoll(ctx, now, time.Minute); !ok || w.Repo != "r.example/a" {
-		t.Errorf("a poked repository is due at once: %v %v", w, ok)
+	w, ok, _ := hs[2].ClaimPoll(ctx, now, time.Minute)
+	if !ok || w.Repo != "r.example/a" {
+		t.Fatalf("a poked repository is due at once: %v %v", w, ok)
+	}
+	// A poller that dies leaves its claim to lapse: due again after the
+	// lease; one that finishes sets when the repository is due next.
+	if w2, ok, _ := hs[0].ClaimPoll(ctx, now.Add(2*time.Minute), time.Minute); !ok || w2 != w {
+		t.Errorf("a lapsed poll claim is not due again: %v %v", w2, ok)
+	}
+	if err := hs[0].PollDone(ctx, w, now, now.Add(time.Hour), ""); err != nil {
+		t.Fatal(err)
+	}
+	if w3, ok, _ := hs[1].ClaimPoll(ctx, now.Add(30*time.Minute), time.Minute); ok && w3.Repo == w.Repo && w3.Tag == w.Tag {
+		t.Errorf("polled at now, due in an hour, claimed again after 30 minutes")
 	}
 
 	// One new digest, seen by every handle at once, queues one job.

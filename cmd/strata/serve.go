@@ -18,7 +18,7 @@ import (
 type serveFlags struct {
 	addr, watchFile, logLevel string
 	allow, watch              []string
-	poll                      time.Duration
+	poll, upstream            time.Duration
 	workers                   int
 	rate                      float64
 }
@@ -53,6 +53,7 @@ catalog and the work queue.`,
 	fl.StringArrayVar(&f.watch, "watch", nil, "repository (every tag) or REPO:TAG to crawl (repeatable)")
 	fl.StringVar(&f.watchFile, "watch-file", "", "file of repositories to crawl, one per line")
 	fl.DurationVar(&f.poll, "poll-interval", 5*time.Minute, "how often each watched repository's tags are checked")
+	fl.DurationVar(&f.upstream, "upstream-timeout", 20*time.Second, "bound on one image's registry requests")
 	fl.IntVar(&f.workers, "workers", 2, "crawl workers in this process (0: serve only)")
 	fl.Float64Var(&f.rate, "rate-limit", 50, "requests per second per client (negative: no limit)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -81,7 +82,7 @@ func (a *app) runServe(ctx context.Context, f serveFlags) error {
 	}
 	defer cat.Close()
 	host, _ := os.Hostname()
-	srv, err := server.New(server.Config{Catalog: cat, AllowRegistries: f.allow, Platform: opts.Platform, Logger: log, RateLimit: f.rate,
+	srv, err := server.New(server.Config{Catalog: cat, AllowRegistries: f.allow, Platform: opts.Platform, Logger: log, RateLimit: f.rate, UpstreamTimeout: f.upstream,
 		Crawl: server.CrawlConfig{Watch: watch, PollEvery: f.poll, Workers: f.workers, Name: fmt.Sprintf("%s:%d", host, os.Getpid())}})
 	if err != nil {
 		return err

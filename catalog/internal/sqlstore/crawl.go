@@ -48,6 +48,20 @@ func (s *Store) EnsureCrawl(ctx context.Context) error {
 	if s.readOnly {
 		return catalog.ErrReadOnly
 	}
+	// Servers starting together race to create the tables; PostgreSQL's
+	// IF NOT EXISTS can still fail on the loser's catalog entries (a
+	// unique violation), and a second attempt sees the tables.
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = s.createCrawl(ctx); err == nil || s.d.Retryable == nil || !s.d.Retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(10*(attempt+1)) * time.Millisecond)
+	}
+	return err
+}
+
+func (s *Store) createCrawl(ctx context.Context) error {
 	for _, q := range crawlSchema(s.d.AutoID) {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s catalog: crawl schema: %w", s.d.Name, err)
@@ -102,7 +116,7 @@ func fromNanos(n int64) time.Time {
 // ClaimPoll implements catalog.Crawler. The claim is one conditional
 // UPDATE: of two replicas racing for a row, the second finds next_poll
 // already moved and updates nothing.
-func (s *Store) ClaimPoll(ctx context.Context, now time.Time, every time.Duration) (catalog.Watch, bool, error) {
+func (s *Store) ClaimPoll(ctx context.Context, now time.Time, lease time.Duration) (catalog.Watch, bool, error) {
 	var w catalog.Watch
 	found := false
 	err := s.retry(ctx, func(_ *sql.Conn, tx *sql.Tx) error {
@@ -116,7 +130,7 @@ func (s *Store) ClaimPoll(ctx context.Context, now time.Time, every time.Duratio
 			return s.crawlErr("claim poll", err)
 		}
 		res, err := tx.ExecContext(ctx, s.bind("UPDATE crawl_watch SET next_poll = ? WHERE repo = ? AND tag = ? AND next_poll <= ?"),
-			now.Add(every).UnixNano(), w.Repo, w.Tag, now.UnixNano())
+			now.Add(lease).UnixNano(), w.Repo, w.Tag, now.UnixNano())
 		if err != nil {
 			return s.crawlErr("claim poll", err)
 		}
@@ -128,8 +142,9 @@ func (s *Store) ClaimPoll(ctx context.Context, now time.Time, every time.Duratio
 }
 
 // PollDone implements catalog.Crawler.
-func (s *Store) PollDone(ctx context.Context, w catalog.Watch, now time.Time, problem string) error {
-	_, err := s.db.ExecContext(ctx, s.bind("UPDATE crawl_watch SET last_poll = ?, problem = ? WHERE repo = ? AND tag = ?"), now.UnixNano(), problem, w.Repo, w.Tag)
+func (s *Store) PollDone(ctx context.Context, w catalog.Watch, now, next time.Time, problem string) error {
+	_, err := s.db.ExecContext(ctx, s.bind("UPDATE crawl_watch SET last_poll = ?, next_poll = ?, problem = ? WHERE repo = ? AND tag = ?"),
+		now.UnixNano(), next.UnixNano(), problem, w.Repo, w.Tag)
 	if err != nil {
 		return s.crawlErr("poll done", err)
 	}
