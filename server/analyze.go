@@ -241,6 +241,8 @@ func (s *Server) analyse(ctx context.Context, n reference.Name, p image.Platform
 	v.identical = identical(n, img, v.lin)
 	v.tags = s.catalogTags(ctx, img.ManifestDigest)
 	v.requests, v.bytes = stats.Requests.Load(), stats.BytesReceived.Load()
+	s.metrics.fetched.WithLabelValues("requests").Add(float64(v.requests))
+	s.metrics.fetched.WithLabelValues("bytes").Add(float64(v.bytes))
 	return v, nil
 }
 

@@ -33,6 +33,9 @@ type metrics struct {
 	cache    *prometheus.CounterVec
 	limited  prometheus.Counter
 	crawl    *prometheus.CounterVec
+	// fetched counts what image fetches asked a registry for: requests
+	// and bytes received.
+	fetched *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -51,7 +54,9 @@ func newMetrics() *metrics {
 		crawl: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "strata_crawl_total",
 			Help: "Crawl events: polls, queued digests, jobs done and failed."}, []string{"event"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.upstream, m.cache, m.limited, m.crawl,
+	m.fetched = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "strata_upstream_fetched_total",
+		Help: "What image fetches received from registries, by unit (requests, bytes)."}, []string{"unit"})
+	m.reg.MustRegister(m.requests, m.duration, m.upstream, m.cache, m.limited, m.crawl, m.fetched,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
