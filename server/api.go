@@ -42,8 +42,10 @@ type apiLayer struct {
 }
 
 type apiRelated struct {
-	ImageName      string `json:"ImageName"`
-	SHA            string `json:"SHA,omitempty"`
+	ImageName      string   `json:"ImageName"`
+	SHA            string   `json:"SHA,omitempty"`
+	Tags           []apiTag `json:"Tags"`
+	Reference      string   `json:"reference"`
 	MicrobadgerURL string `json:"MicrobadgerURL"`
 	LayerCount     int    `json:"LayerCount"`
 	Platform       string `json:"platform,omitempty"`
@@ -186,8 +188,15 @@ func related(nm lineage.Name, layers int, confidence string) apiRelated {
 	if nm.Digest != "" && !strings.Contains(ref, "@") {
 		ref += "@" + nm.Digest
 	}
-	return apiRelated{ImageName: reference.Familiar(nm.Ref), SHA: nm.Digest, MicrobadgerURL: imageURL(reference.Familiar(ref)),
-		LayerCount: layers, Platform: nm.Platform, Confidence: confidence}
+	r := apiRelated{ImageName: reference.Familiar(nm.Ref), Reference: reference.Familiar(nm.Ref), SHA: nm.Digest, Tags: []apiTag{},
+		MicrobadgerURL: imageURL(reference.Familiar(ref)), LayerCount: layers, Platform: nm.Platform, Confidence: confidence}
+	if n, err := reference.ParseName(nm.Ref); err == nil {
+		r.ImageName = n.FamiliarRepository()
+		if t := n.ExplicitTag(); t != "" {
+			r.Tags = append(r.Tags, apiTag{t})
+		}
+	}
+	return r
 }
 
 // repoImage is an image (repository) page's data: its tags, and the

@@ -26,6 +26,12 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		http.StripPrefix("/static/", http.FileServerFS(static)).ServeHTTP(w, r)
 	}))
+	// Browsers ask for /favicon.ico on documents that name none (a badge
+	// opened on its own).
+	mux.Handle("GET /favicon.ico", s.wrap("static", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := assets.ReadFile("static/favicon.svg")
+		serveRendered(w, r, newRendered(b, "image/svg+xml"), "public, max-age=86400")
+	}))
 	mux.Handle("GET /{$}", s.wrap("home", s.homePage))
 	mux.Handle("GET /go", s.wrap("go", s.goTo))
 	mux.Handle("GET /images/{ref...}", s.wrap("page", s.imagePage))

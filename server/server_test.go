@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strata-tool/strata/catalog"
 	"github.com/strata-tool/strata/image"
 	"github.com/strata-tool/strata/internal/testenv"
 	"github.com/strata-tool/strata/source"
@@ -266,4 +267,35 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestIdenticalImages: a catalogued image with the same whole layer
+// chain under another name is listed as identical; the image itself,
+// catalogued under its own name, is not.
+func TestIdenticalImages(t *testing.T) {
+	ts := newTestServer(t, Config{AllowRegistries: []string{registry(t)}})
+	child := builtPairs(t)["buildkit"][0]
+	src, err := source.Open(context.Background(), child, source.Options{Platform: &image.Platform{OS: "linux", Architecture: "amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := src.Image()
+	src.Close()
+	ctx := context.Background()
+	mirror := registry(t) + "/mirror/child"
+	repo := child[:strings.LastIndex(child, ":")]
+	for _, name := range []string{mirror, repo} {
+		if err := ts.cat.Add(ctx, catalog.FromImage(img, catalog.Familiar(name), "buildkit")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, body := ts.get(t, "/v1/images/"+child)
+	var v apiVersion
+	decode(t, body, &v)
+	if len(v.Identical) != 1 || v.Identical[0].ImageName != mirror || v.Identical[0].SHA != img.ManifestDigest {
+		t.Errorf("identical: %+v, want only %s", v.Identical, mirror)
+	}
+	if resp, page := ts.get(t, "/images/"+child); resp.StatusCode != 200 || !strings.Contains(pageText(page), mirror) {
+		t.Errorf("the page does not list %s as identical", mirror)
+	}
 }
