@@ -46,10 +46,10 @@ type apiRelated struct {
 	SHA            string   `json:"SHA,omitempty"`
 	Tags           []apiTag `json:"Tags"`
 	Reference      string   `json:"reference"`
-	MicrobadgerURL string `json:"MicrobadgerURL"`
-	LayerCount     int    `json:"LayerCount"`
-	Platform       string `json:"platform,omitempty"`
-	Confidence     string `json:"confidence,omitempty"`
+	MicrobadgerURL string   `json:"MicrobadgerURL"`
+	LayerCount     int      `json:"LayerCount"`
+	Platform       string   `json:"platform,omitempty"`
+	Confidence     string   `json:"confidence,omitempty"`
 }
 
 type apiLicense struct {
