@@ -290,16 +290,12 @@ func newVersionView(v *version) versionView {
 		vv.Ancestry = append(vv.Ancestry, an)
 	}
 	for _, k := range badgeKinds {
-		p := "/badges/" + k + "/" + (&urlPath{vv.Ref}).escaped()
+		p := "/badges/" + k + strings.TrimPrefix(imageURL(vv.Ref), "/images")
 		vv.Badges = append(vv.Badges, badgeRow{Kind: k, SVG: p + ".svg", JSON: p + ".json",
 			Markdown: fmt.Sprintf("[![%s](%s.svg)](%s)", k, p, imageURL(vv.Ref))})
 	}
 	return vv
 }
-
-type urlPath struct{ s string }
-
-func (u *urlPath) escaped() string { return strings.TrimPrefix(imageURL(u.s), "/images/") }
 
 // annotations are the manifest's and the index's annotations, as
 // labels (an annotation may carry the same OCI keys a label does).
