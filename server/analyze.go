@@ -205,7 +205,9 @@ func (s *Server) analyse(ctx context.Context, n reference.Name, p image.Platform
 	stats := &source.HTTPStats{}
 	opts := s.opts
 	opts.Platform, opts.Stats = &p, stats
-	src, err := source.OpenRef(ctx, reference.Ref{Arg: n.String(), Transport: reference.Registry, Name: n}, opts)
+	// docker:// names a registry image whatever the rest says: a
+	// stranger's reference never opens a local file or a daemon.
+	src, err := source.Open(ctx, "docker://"+n.String(), opts)
 	if err != nil {
 		return nil, err
 	}

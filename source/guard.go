@@ -36,7 +36,8 @@ type Guard struct {
 	// MaxResponse caps every response body (manifests, configs,
 	// attestations); 0 means no cap beyond source's own.
 	MaxResponse int64
-	// DialTimeout bounds connecting (default 10s).
+	// DialTimeout bounds connecting (default: the transport's own connect
+	// bound, else 10s).
 	DialTimeout time.Duration
 }
 
@@ -151,8 +152,11 @@ var reserved = []struct {
 // dialContext dials addr (HOST:PORT as in the URL, before resolution):
 // an allowed registry directly, anything else through a dialer whose
 // Control refuses non-public addresses before connect(2).
-func (g *Guard) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+func (g *Guard) dialContext(ctx context.Context, network, addr string, connect time.Duration) (net.Conn, error) {
 	timeout := g.DialTimeout
+	if timeout <= 0 {
+		timeout = connect
+	}
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
@@ -169,13 +173,16 @@ func (g *Guard) dialContext(ctx context.Context, network, addr string) (net.Conn
 	return d.DialContext(ctx, network, addr)
 }
 
-// configure applies the guard to a transport source built (nil-safe).
-func (g *Guard) configure(t *http.Transport) {
+// configure applies the guard to a transport source built (nil-safe);
+// connect bounds dialing when the guard sets no DialTimeout (0: 10s).
+func (g *Guard) configure(t *http.Transport, connect time.Duration) {
 	if g == nil {
 		return
 	}
 	t.Proxy = nil
-	t.DialContext = g.dialContext
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return g.dialContext(ctx, network, addr, connect)
+	}
 	t.DialTLSContext = nil
 }
 

@@ -81,7 +81,7 @@ func registryTransport(opts Options, insecure bool) http.RoundTripper {
 		if insecure {
 			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
 		}
-		opts.Guard.configure(t)
+		opts.Guard.configure(t, 0)
 		base = t
 	}
 	return &politeTransport{next: opts.Guard.limit(base), stats: opts.Stats, maxWait: 60 * time.Second}

@@ -97,16 +97,22 @@ func Inspect(ctx context.Context, db *sql.DB, d Dialect) (Inspection, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if images && meta {
+	if images {
 		// Or a creation in progress: another server starting at the same
-		// time inserted the row and created the tables since the first
-		// look (seen with three servers started together).
-		in, ok, err := versionRow()
-		if err != nil {
+		// time made the version table, its row and the tables since the
+		// first look (seen with three servers started together). The row
+		// goes in before the tables, so with the tables there it is too.
+		if meta, err = has(metaTable); err != nil {
 			return fail(err)
 		}
-		if ok {
-			return in, nil
+		if meta {
+			in, ok, err := versionRow()
+			if err != nil {
+				return fail(err)
+			}
+			if ok {
+				return in, nil
+			}
 		}
 	}
 	if images {
