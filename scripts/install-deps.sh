@@ -40,7 +40,9 @@ BUILDX29_VERSION=v0.38.2
 # netavark is named so apt does not pick the container-network-stack
 # provider on its own; slirp4netns and fuse-overlayfs complete the set the
 # scripts were verified with (dbus-user-session is left out: it drags in
-# systemd, useless without it as PID 1).
+# systemd, useless without it as PID 1). chromium runs strata serve's
+# browser tests (headless, driven with chromedp); wrk is bench/serve.sh's
+# load generator.
 APT_PACKAGES=(
 	docker-registry apache2-utils busybox-static
 	docker.io containerd runc tini iptables
@@ -49,6 +51,7 @@ APT_PACKAGES=(
 	netavark slirp4netns fuse-overlayfs
 	postgresql
 	zstd xz-utils bzip2 gzip tar ca-certificates procps iproute2 curl
+	chromium wrk
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

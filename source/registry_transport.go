@@ -36,7 +36,8 @@ func registryTransport(opts Options, registry string, insecure bool) http.RoundT
 		if insecure {
 			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
 		}
-		base = tr
+		opts.Guard.configure(tr, t.Connect)
+		base = opts.Guard.limit(tr)
 	}
 	var next http.RoundTripper = &deadlineTransport{next: base, registry: registry, header: t.Header, idle: t.Idle}
 	if opts.StrictAuth {

@@ -76,6 +76,9 @@ type Options struct {
 	// DefaultSpoolLimit, negative never spools. Larger archives are
 	// streamed from the start for each layer instead.
 	SpoolLimit int64
+	// Guard, if set, refuses internal registry addresses and caps
+	// response sizes (see Guard).
+	Guard *Guard
 }
 
 // Error kinds. Every error Open returns wraps one of these, with the

@@ -66,7 +66,6 @@ func refNames(d image.Descriptor) []string {
 	return out
 }
 
-
 func allHavePlatforms(ds []image.Descriptor) bool {
 	for _, d := range ds {
 		if d.Platform == nil {

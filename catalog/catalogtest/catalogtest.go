@@ -51,6 +51,7 @@ func Run(t *testing.T, s Store) {
 	t.Run("BulkLoad", func(t *testing.T) { testBulk(t, s) })
 	t.Run("ManyLayers", func(t *testing.T) { testManyLayers(t, s) })
 	t.Run("KillDuringImport", func(t *testing.T) { testKill(t, s) })
+	t.Run("Crawl", func(t *testing.T) { testCrawl(t, s) })
 }
 
 func layer(name string) string {

@@ -53,11 +53,15 @@ var dialect = sqlstore.Dialect{
 	Copy:        copyRows,
 	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	MaxParams:   65535,
+	AutoID:      "BIGSERIAL PRIMARY KEY",
+	SkipLocked:  " FOR UPDATE SKIP LOCKED",
 	Retryable: func(err error) bool {
 		var pe *pgconn.PgError
 		// deadlock_detected, serialization_failure, unique_violation (two
-		// servers creating the schema or the same row at once).
-		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
+		// servers creating the schema or the same row at once),
+		// duplicate_table and duplicate_object (CREATE … IF NOT EXISTS
+		// racing another server's: the second attempt sees it exists).
+		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505" || pe.Code == "42P07" || pe.Code == "42710")
 	},
 }
 
@@ -125,9 +129,12 @@ func open(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
 	// unique violations on the catalog tables; the second attempt sees them.
 	for attempt := 0; ; attempt++ {
 		s, err = sqlstore.New(ctx, db, dialect, sqlstore.Options{Where: where, ReadOnly: readOnly})
-		if err == nil || attempt == 2 || !dialect.Retryable(err) {
+		if err == nil || attempt == 9 || !dialect.Retryable(err) {
 			break
 		}
+		// Each CREATE can lose a race; several servers starting together
+		// need a few rounds.
+		time.Sleep(time.Duration(10*(attempt+1)) * time.Millisecond)
 	}
 	if err != nil {
 		db.Close()

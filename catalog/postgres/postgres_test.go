@@ -128,3 +128,29 @@ func TestSameAnswersAsSQLite(t *testing.T) {
 		t.Error("listings differ")
 	}
 }
+
+// TestConcurrentFirstOpens: servers started together on an empty schema
+// all open it (the losers of CREATE … IF NOT EXISTS races retry, and a
+// creation in progress is not mistaken for an old catalog) and all set up
+// the crawl tables.
+func TestConcurrentFirstOpens(t *testing.T) {
+	for round := 0; round < 5; round++ {
+		spec, _, _ := freshSchema(t)
+		errs := make(chan error, 6)
+		for i := 0; i < 6; i++ {
+			go func() {
+				s, err := Open(context.Background(), spec)
+				if err == nil {
+					err = s.EnsureCrawl(context.Background())
+					s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for i := 0; i < 6; i++ {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+	}
+}

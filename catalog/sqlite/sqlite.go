@@ -51,7 +51,9 @@ var dialect = sqlstore.Dialect{
 	HasTable: `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)`,
 	Columns:  `SELECT name FROM pragma_table_info(?)`,
 	OtherTables: `SELECT name FROM sqlite_master WHERE type IN ('table', 'view')
-		AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('images', 'strata_catalog_meta') ORDER BY name`,
+		AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('images', 'strata_catalog_meta',
+		'crawl_watch', 'crawl_tokens', 'crawl_tags', 'crawl_jobs', 'crawl_done') ORDER BY name`,
+	AutoID:   "INTEGER PRIMARY KEY",
 	Stamp:    []string{fmt.Sprintf("PRAGMA application_id = %d", ApplicationID)},
 	HasIndex: `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)`,
 	// SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766.

@@ -90,6 +90,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newFilesCmd(a),
 		newCatCmd(a),
 		newExtractCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }

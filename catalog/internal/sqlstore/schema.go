@@ -67,16 +67,27 @@ func Inspect(ctx context.Context, db *sql.DB, d Dialect) (Inspection, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if meta {
+	// versionRow reads the version row: found, or not (yet).
+	versionRow := func() (Inspection, bool, error) {
 		var v int
 		err := db.QueryRowContext(ctx, "SELECT value FROM "+metaTable+" WHERE key = 'schema'").Scan(&v)
 		switch {
 		case err == nil && v == SchemaVersion:
-			return Inspection{State: Current, Version: v}, nil
+			return Inspection{State: Current, Version: v}, true, nil
 		case err == nil:
-			return Inspection{State: Other, Version: v}, nil
+			return Inspection{State: Other, Version: v}, true, nil
 		case !errors.Is(err, sql.ErrNoRows):
+			return Inspection{}, false, err
+		}
+		return Inspection{}, false, nil
+	}
+	if meta {
+		in, ok, err := versionRow()
+		if err != nil {
 			return fail(err)
+		}
+		if ok {
+			return in, nil
 		}
 		// A version table without its row: a creation interrupted before
 		// the row went in, or a version 1 catalog that strata 2 began to
@@ -85,6 +96,24 @@ func Inspect(ctx context.Context, db *sql.DB, d Dialect) (Inspection, error) {
 	images, err := has("images")
 	if err != nil {
 		return fail(err)
+	}
+	if images {
+		// Or a creation in progress: another server starting at the same
+		// time made the version table, its row and the tables since the
+		// first look (seen with three servers started together). The row
+		// goes in before the tables, so with the tables there it is too.
+		if meta, err = has(metaTable); err != nil {
+			return fail(err)
+		}
+		if meta {
+			in, ok, err := versionRow()
+			if err != nil {
+				return fail(err)
+			}
+			if ok {
+				return in, nil
+			}
+		}
 	}
 	if images {
 		cols, err := stringsOf(ctx, db, bindFor(d, d.Columns), "images")

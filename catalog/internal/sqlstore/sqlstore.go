@@ -76,6 +76,13 @@ type Dialect struct {
 	// instead of multi-row statements: cheaper in-process (SQLite parses a
 	// long VALUES list every time), costlier over a network.
 	RowAtATime bool
+	// AutoID is the column type of an auto-increment primary key.
+	AutoID string
+	// SkipLocked, where the engine has row locks, is appended to a
+	// claiming SELECT (" FOR UPDATE SKIP LOCKED"): a crawl job then stays
+	// locked by its worker's transaction until done. Empty: jobs are
+	// leased (SQLite, one writer at a time).
+	SkipLocked string
 }
 
 // Store is a catalog.Catalog over database/sql.
