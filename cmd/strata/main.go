@@ -82,6 +82,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newFilesCmd(a),
 		newCatCmd(a),
 		newExtractCmd(a),
+		newPackagesCmd(a),
 	)
 	return root
 }
