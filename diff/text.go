@@ -82,6 +82,8 @@ func (r *Result) WriteText(w io.Writer, colour bool) error {
 	if r.Files != nil {
 		writeFiles(&b, p, r.Files)
 	}
+	writeSignatures(&b, p, r.Signatures)
+	writePackages(&b, p, r.Packages)
 	if len(r.Notes) > 0 {
 		b.WriteString("\nnotes:\n")
 		for _, n := range r.Notes {
@@ -98,6 +100,8 @@ func verdictText(v Verdict) string {
 		return "identical (same manifest digest)"
 	case SameContent:
 		return "same content (same config and layers; name or manifest encoding differ)"
+	case OtherSignatures:
+		return "same content, different signatures / attestations"
 	}
 	return "different"
 }

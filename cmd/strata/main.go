@@ -83,6 +83,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newCatCmd(a),
 		newExtractCmd(a),
 		newPackagesCmd(a),
+		newReferrersCmd(a),
 	)
 	return root
 }
