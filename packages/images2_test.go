@@ -236,4 +236,3 @@ func TestBlame(t *testing.T) {
 		}
 	}
 }
-

@@ -48,7 +48,7 @@ func TestSPDXShape(t *testing.T) {
 	}
 	var doc struct {
 		SPDXVersion, DataLicense, SPDXID, Name, DocumentNamespace string
-		CreationInfo                                             struct {
+		CreationInfo                                              struct {
 			Created  string
 			Creators []string
 		}
