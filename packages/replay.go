@@ -18,7 +18,9 @@ func (s *scanState) evaluate(layer int, scope string, k kind) {
 		s.distro = [2]string{}
 		for _, p := range []string{"usr/lib/os-release", "etc/os-release"} {
 			if s.scopes[scope][p] {
-				s.distro = parseOSRelease(s.content[contentKey(s.members[p].file)])
+				if d := s.parse(k, s.members[p]); len(d) == 1 {
+					s.distro = [2]string{d[0].Name, d[0].Version}
+				}
 			}
 		}
 		return
@@ -67,8 +69,12 @@ func (s *scanState) parse(k kind, m member) []Package {
 				pkgs = parsePython(m.file.Path, b)
 			case kindNPM:
 				pkgs = parseNPM(m.file.Path, b)
+			case kindOSRelease:
+				d := parseOSRelease(b)
+				pkgs = []Package{{Name: d[0], Version: d[1]}}
 			}
 			s.parsed[mk] = pkgs
+			s.keepParse(k, m.file.Digest, pkgs)
 		}
 	}
 	out := make([]Package, len(pkgs))

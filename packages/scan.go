@@ -15,6 +15,8 @@ type Options struct {
 	// NoGo skips Go binaries: executables are the only files the scan
 	// reads that are not package metadata.
 	NoGo bool
+	// Cache, if set, keeps what each file yielded by content digest.
+	Cache Cache
 }
 
 // maxDBFile bounds one database file held in memory (a large RHEL
@@ -41,6 +43,7 @@ func Scan(ctx context.Context, im *layerindex.Image, opts Options) (*Result, err
 	}
 	ops, want := plan(changes, !opts.NoGo)
 	s := newScanState(im)
+	s.cache = opts.Cache
 	if err := s.read(ctx, want); err != nil {
 		return nil, err
 	}
@@ -105,6 +108,7 @@ type scanState struct {
 	removed  map[string]*Package
 	dbLayers map[string]*Database
 	distro   [2]string
+	cache    Cache
 	res      Result
 }
 
@@ -122,6 +126,15 @@ func (s *scanState) read(ctx context.Context, want []member) error {
 	byPath := map[string]member{}
 	var files []layerindex.File
 	for _, m := range want {
+		if pkgs, ok := s.cachedParse(m.kind, m.file.Digest); ok {
+			key := contentKey(m.file)
+			if m.kind == kindGo {
+				s.goPkgs[key] = pkgs
+			} else {
+				s.parsed[string(rune('0'+m.kind))+key] = pkgs
+			}
+			continue
+		}
 		if m.file.Type == layers.TypeHardlink {
 			rc, err := s.im.Open(ctx, m.file)
 			if err != nil {
@@ -154,6 +167,7 @@ func (s *scanState) take(m member, r io.Reader) error {
 			return fmt.Errorf("read %s: %w", m.file.Path, err)
 		}
 		s.goPkgs[key] = pkgs
+		s.keepParse(kindGo, m.file.Digest, pkgs)
 		return nil
 	}
 	if m.file.Size > maxDBFile {

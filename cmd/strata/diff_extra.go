@@ -21,7 +21,7 @@ func (a *app) diffPackages(ctx context.Context, srcs [2]source.Source) (*diff.Pa
 	for i, src := range srcs {
 		g.Go(func() error {
 			im := layerindex.New(src, layerindex.Options{Store: a.indexStore()})
-			r, err := packages.Scan(gctx, im, packages.Options{})
+			r, err := packages.Scan(gctx, im, packages.Options{Cache: a.packagesCache()})
 			if err != nil {
 				return fmt.Errorf("packages of %s: %w", "AB"[i:i+1], err)
 			}

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/layerindex"
 	"github.com/strata-tool/strata/packages"
 	"github.com/strata-tool/strata/packages/sbom"
 )
@@ -68,7 +70,7 @@ func (a *app) runPackages(cmd *cobra.Command, ref string, fl packagesFlags) erro
 		return err
 	}
 	defer done()
-	res, err := packages.Scan(ctx, im, packages.Options{NoGo: fl.noGo})
+	res, err := packages.Scan(ctx, im, packages.Options{NoGo: fl.noGo, Cache: a.packagesCache()})
 	if err != nil {
 		return err
 	}
@@ -87,6 +89,19 @@ func (a *app) runPackages(cmd *cobra.Command, ref string, fl packagesFlags) erro
 	}
 	out := packagesOut{Reference: ref, Platform: im.Image.Platform.String(), Result: res}
 	return a.emit(w, out, func(w io.Writer) error { return renderPackages(w, res, fl.history, stepLines(im)) })
+}
+
+// packagesCache keeps what each database file yielded, beside the layer
+// index cache ($XDG_CACHE_HOME/strata/packages); nil with --no-cache.
+func (a *app) packagesCache() packages.Cache {
+	if a.noCache {
+		return nil
+	}
+	dir, err := layerindex.DefaultDir()
+	if err != nil {
+		return nil
+	}
+	return packages.DirCache(filepath.Join(filepath.Dir(dir), "packages"))
 }
 
 func filterEcosystem(ps []packages.Package, eco string) []packages.Package {
