@@ -29,6 +29,11 @@ type WalkOptions struct {
 	// be hashed. nil hashes nothing; hashing is the only reason content is
 	// read at all, so callers ask only where a comparison needs it.
 	Hash func(path string) bool
+	// Content, if set, is handed each hashed regular file's content as it
+	// streams past, before the walk moves on (what it leaves unread is
+	// still hashed): a caller that wants a few files' bytes gets them from
+	// the same single pass.
+	Content func(rec Record, r io.Reader)
 }
 
 // Stats counts what a walk consumed.
@@ -73,6 +78,13 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 		case TypeFile:
 			if opts.Hash != nil && opts.Hash(rec.Path) {
 				h := sha256.New()
+				if opts.Content != nil {
+					cr := &errReader{r: io.TeeReader(tr, h)}
+					opts.Content(rec, cr)
+					if cr.err != nil {
+						return st, fmt.Errorf("read content of %s: %w", rec.Path, cr.err)
+					}
+				}
 				if _, err := io.CopyBuffer(h, tr, buf); err != nil {
 					return st, fmt.Errorf("read content of %s: %w", rec.Path, err)
 				}
@@ -150,6 +162,20 @@ func RecordFor(hdr *tar.Header) (rec Record, skip bool) {
 		e.Type = TypeOther
 	}
 	return Record{Entry: e}, false
+}
+
+// errReader remembers a read error the Content callback may swallow.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 type countingReader struct {

@@ -17,6 +17,9 @@ type Options struct {
 	NoGo bool
 	// Cache, if set, keeps what each file yielded by content digest.
 	Cache Cache
+	// Capture, if set, holds the files its Hook saw while the layers were
+	// indexed (see Capture): those are not read again.
+	Capture *Capture
 }
 
 // maxDBFile bounds one database file held in memory (a large RHEL
@@ -43,7 +46,7 @@ func Scan(ctx context.Context, im *layerindex.Image, opts Options) (*Result, err
 	}
 	ops, want := plan(changes, !opts.NoGo)
 	s := newScanState(im)
-	s.cache = opts.Cache
+	s.cache, s.capture = opts.Cache, opts.Capture
 	if err := s.read(ctx, want); err != nil {
 		return nil, err
 	}
@@ -109,6 +112,7 @@ type scanState struct {
 	dbLayers map[string]*Database
 	distro   [2]string
 	cache    Cache
+	capture  *Capture
 	res      Result
 }
 
@@ -132,6 +136,19 @@ func (s *scanState) read(ctx context.Context, want []member) error {
 				s.goPkgs[key] = pkgs
 			} else {
 				s.parsed[string(rune('0'+m.kind))+key] = pkgs
+			}
+			continue
+		}
+		if content, gos, ok := s.capture.take(m); ok {
+			key := contentKey(m.file)
+			if m.kind == kindGo {
+				s.res.Candidates++
+				s.goPkgs[key] = gos
+				s.keepParse(kindGo, m.file.Digest, gos)
+			} else {
+				s.res.FilesRead++
+				s.res.BytesRead += int64(len(content))
+				s.content[key] = content
 			}
 			continue
 		}

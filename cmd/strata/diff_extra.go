@@ -20,8 +20,9 @@ func (a *app) diffPackages(ctx context.Context, srcs [2]source.Source) (*diff.Pa
 	g, gctx := errgroup.WithContext(ctx)
 	for i, src := range srcs {
 		g.Go(func() error {
-			im := layerindex.New(src, layerindex.Options{Store: a.indexStore()})
-			r, err := packages.Scan(gctx, im, packages.Options{Cache: a.packagesCache()})
+			capture := packages.NewCapture(false)
+			im := layerindex.New(src, layerindex.Options{Store: a.indexStore(), Content: capture.Hook})
+			r, err := packages.Scan(gctx, im, packages.Options{Cache: a.packagesCache(), Capture: capture})
 			if err != nil {
 				return fmt.Errorf("packages of %s: %w", "AB"[i:i+1], err)
 			}

@@ -65,12 +65,14 @@ func (a *app) runPackages(cmd *cobra.Command, ref string, fl packagesFlags) erro
 		return fmt.Errorf("--format %q: want spdx-json or cyclonedx-json", fl.format)
 	}
 	ctx := cmd.Context()
-	im, done, err := a.openIndex(ctx, ref)
+	src, err := a.open(ctx, ref)
 	if err != nil {
 		return err
 	}
-	defer done()
-	res, err := packages.Scan(ctx, im, packages.Options{NoGo: fl.noGo, Cache: a.packagesCache()})
+	defer src.Close()
+	capture := packages.NewCapture(fl.noGo)
+	im := layerindex.New(src, layerindex.Options{Store: a.indexStore(), Content: capture.Hook})
+	res, err := packages.Scan(ctx, im, packages.Options{NoGo: fl.noGo, Cache: a.packagesCache(), Capture: capture})
 	if err != nil {
 		return err
 	}
