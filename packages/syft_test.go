@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,9 +41,16 @@ func TestSameAsSyft(t *testing.T) {
 		t.Skip("syft not on PATH (scripts/install-deps.sh builds it)")
 	}
 	set := testenv.PackageImages(t)
-	for _, ref := range []string{set.Debian, set.Blame, set.RPM, set.Node, set.Go} {
+	fanal := filepath.Join(testenv.Fixtures(t), "images", "fanal")
+	for _, ref := range []string{set.Debian, set.Blame, set.RPM, set.Node, set.Go,
+		filepath.Join(fanal, "alpine-310.tar.gz"), filepath.Join(fanal, "alpine-311.tar.gz")} {
 		start := time.Now()
-		cmd := exec.Command(syft, "scan", "-q", "registry:"+ref, "-o", "json")
+		target := "registry:" + ref
+		if strings.HasSuffix(ref, ".tar.gz") {
+			// syft reads docker-archive tarballs uncompressed only.
+			target = "docker-archive:" + gunzip(t, ref)
+		}
+		cmd := exec.Command(syft, "scan", "-q", target, "-o", "json")
 		cmd.Env = append(os.Environ(), "SYFT_REGISTRY_INSECURE_USE_HTTP=true", "SYFT_CHECK_FOR_APP_UPDATE=false")
 		out, err := cmd.Output()
 		if err != nil {
@@ -80,6 +88,19 @@ func TestSameAsSyft(t *testing.T) {
 		t.Logf("%s: strata %d packages in %v (cold, no cache), syft %d in %v", ref, len(ours), time.Since(start).Round(time.Millisecond), len(theirs), syftTime.Round(time.Millisecond))
 		sameLines(t, ref+" vs syft", dedupe(ours), dedupe(theirs))
 	}
+}
+
+func gunzip(t *testing.T, p string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "image.tar")
+	b, err := exec.Command("gzip", "-dc", p).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func normalised(eco packages.Ecosystem, name, version string) string {
