@@ -25,7 +25,8 @@ const (
 	Different   Verdict = "different"
 )
 
-// Same reports whether the verdict means "no difference" (exit code 0).
+// Same reports whether the verdict means "no difference" (exit code 0);
+// OtherSignatures is a difference (exit code 1).
 func (v Verdict) Same() bool { return v == Identical || v == SameContent }
 
 // Options tune a comparison.
@@ -80,13 +81,18 @@ type Result struct {
 	// "blobs" (when a side lacks diff_ids).
 	SharedBy string `json:"sharedBy,omitempty"`
 	// FirstDifferingStep is nil when the histories agree step for step.
-	FirstDifferingStep *Step        `json:"firstDifferingStep,omitempty"`
-	Config             []Change     `json:"config"`
-	Manifest           []Change     `json:"manifest"`
-	History            HistoryDiff  `json:"history"`
-	Notes              []string     `json:"notes,omitempty"`
-	Files              *FileResult  `json:"files,omitempty"`
-	Options            ResultOption `json:"options"`
+	FirstDifferingStep *Step       `json:"firstDifferingStep,omitempty"`
+	Config             []Change    `json:"config"`
+	Manifest           []Change    `json:"manifest"`
+	History            HistoryDiff `json:"history"`
+	Notes              []string    `json:"notes,omitempty"`
+	Files              *FileResult `json:"files,omitempty"`
+	// Packages is the package diff (--packages).
+	Packages *PackageResult `json:"packages,omitempty"`
+	// Signatures compares what signs and attests each side (registry
+	// images).
+	Signatures *SignatureDiff `json:"signatures,omitempty"`
+	Options    ResultOption   `json:"options"`
 }
 
 // ResultOption records the options that shaped the result.

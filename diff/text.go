@@ -108,6 +108,8 @@ func (r *Result) WriteText(w io.Writer, colour bool) error {
 	if r.Files != nil {
 		writeFiles(b, r.Files)
 	}
+	writeSignatures(b, r.Signatures)
+	writePackages(b, r.Packages)
 	if len(r.Notes) > 0 {
 		b.WriteString("\nnotes:\n")
 		for _, n := range r.Notes {
@@ -124,6 +126,8 @@ func verdictText(v Verdict) string {
 		return "identical (same manifest digest)"
 	case SameContent:
 		return "same content (same config and layers; name or manifest encoding differ)"
+	case OtherSignatures:
+		return "same content, different signatures / attestations"
 	}
 	return "different"
 }

@@ -26,6 +26,11 @@ type Options struct {
 	NoTOC bool
 	// CheckpointEvery spaces gzip checkpoints (0: DefaultCheckpointEvery).
 	CheckpointEvery int64
+	// Content, if set, is handed each regular file's content while a layer
+	// is read to be indexed (not for indexes from the Store or a TOC), so
+	// a verb that wants a few files reads them in the same pass. It may be
+	// called from several goroutines at once (layers index in parallel).
+	Content func(layer int) ContentFunc
 }
 
 // How says where a layer's index came from.
@@ -161,7 +166,7 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery)
+		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery, im.contentFunc(i))
 		rc.Close()
 		if err == nil {
 			im.keep(ctx, l, ix)
@@ -176,12 +181,19 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		return nil, "", err
 	}
 	defer rc.Close()
-	ix, err := indexStream(ctxReader{ctx, rc}, l)
+	ix, err := indexStream(ctxReader{ctx, rc}, l, im.contentFunc(i))
 	if err != nil {
 		return nil, "", err
 	}
 	im.keep(ctx, l, ix)
 	return ix, HowStream, nil
+}
+
+func (im *Image) contentFunc(layer int) ContentFunc {
+	if im.opts.Content == nil {
+		return nil
+	}
+	return im.opts.Content(layer)
 }
 
 // cached looks the layer up by blob digest, then by diff_id. An index

@@ -32,6 +32,11 @@ type WalkOptions struct {
 	// MaxSparse bounds the bytes of sparse entries hashed in one layer
 	// (their holes are read as zeros); 0 means DefaultMaxSparse.
 	MaxSparse int64
+	// Content, if set, is handed each hashed regular file's content as it
+	// streams past, before the walk moves on (what it leaves unread is
+	// still hashed): a caller that wants a few files' bytes gets them from
+	// the same single pass.
+	Content func(rec Record, r io.Reader)
 }
 
 // DefaultMaxSparse is how many bytes of sparse files Walk hashes per layer.
@@ -95,6 +100,13 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 					sparseLeft -= hdr.Size
 				}
 				h := sha256.New()
+				if opts.Content != nil {
+					cr := &errReader{r: io.TeeReader(tr, h)}
+					opts.Content(rec, cr)
+					if cr.err != nil {
+						return st, fmt.Errorf("read content of %s: %w", rec.Path, cr.err)
+					}
+				}
 				if _, err := io.CopyBuffer(h, tr, buf); err != nil {
 					return st, fmt.Errorf("read content of %s: %w", rec.Path, err)
 				}
@@ -200,6 +212,20 @@ func RecordFor(hdr *tar.Header) (rec Record, skip bool, err error) {
 		e.Type = TypeOther
 	}
 	return Record{Entry: e}, false, nil
+}
+
+// errReader remembers a read error the Content callback may swallow.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 type countingReader struct {

@@ -31,6 +31,11 @@ RUNC29_VERSION=v1.4.2
 # it refuses DOCKER_BUILDKIT=1; buildx run standalone drives docker29's
 # built-in BuildKit through the Engine API.
 BUILDX29_VERSION=v0.38.2
+# The package tests: cosign signs test images with a local key (no
+# transparency log); syft is the peer the package listings are compared
+# with (packages tests and bench/packages.sh).
+COSIGN_VERSION=v2.6.5
+SYFT_VERSION=v1.57.2
 
 # --no-install-recommends keeps out needrestart, apparmor, git and systemd;
 # everything the scripts use is named here. Not crun (services.sh pins
@@ -51,8 +56,12 @@ APT_PACKAGES=(
 	netavark slirp4netns fuse-overlayfs
 	postgresql
 	zstd xz-utils bzip2 gzip tar ca-certificates procps iproute2 curl
-	chromium wrk
+	chromium wrk mmdebstrap rpm
 )
+# npm and pip are used where the machine has them (its own Node.js and
+# Python); Debian's are installed only when there is none.
+command -v npm >/dev/null || APT_PACKAGES+=(npm)
+python3 -m pip --version >/dev/null 2>&1 || APT_PACKAGES+=(python3-pip)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -154,6 +163,18 @@ if ! has_module "$TOOLS/bin/crane" github.com/google/go-containerregistry "$CRAN
 		die "go install crane $CRANE_VERSION failed"
 fi
 
+if ! has_module "$TOOLS/bin/cosign" github.com/sigstore/cosign/v2 "$COSIGN_VERSION"; then
+	log "building cosign $COSIGN_VERSION from source (a few minutes)"
+	GOBIN="$TOOLS/bin" GOWORK=off go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" ||
+		die "go install cosign $COSIGN_VERSION failed"
+fi
+
+if ! has_module "$TOOLS/bin/syft" github.com/anchore/syft "$SYFT_VERSION"; then
+	log "building syft $SYFT_VERSION from source (a few minutes)"
+	GOBIN="$TOOLS/bin" GOWORK=off go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION" ||
+		die "go install syft $SYFT_VERSION failed"
+fi
+
 # The docker29 engine. runc needs cgo and libseccomp (-tags seccomp): without
 # the seccomp filter dockerd's default profile cannot be applied. Each binary
 # is checked on its own, so a version bump rebuilds only what changed.
@@ -191,6 +212,7 @@ build_d29 buildx github.com/docker/buildx "$BUILDX29_VERSION" github.com/docker/
 for b in docker-registry htpasswd dockerd podman buildah skopeo /bin/busybox zstd xz bzip2 \
 	/usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl \
 	"$TOOLS/bin/buildkitd" "$TOOLS/bin/buildctl" "$TOOLS/bin/crane" "$TOOLS/bin/staticcheck" \
+	"$TOOLS/bin/cosign" "$TOOLS/bin/syft" mmdebstrap rpm rpmbuild npm \
 	"$D29/dockerd" "$D29/containerd" "$D29/containerd-shim-runc-v2" "$D29/runc" "$D29/buildx"; do
 	command -v "$b" >/dev/null || die "$b is still missing after install"
 done

@@ -22,6 +22,8 @@ type diffFlags struct {
 	path             string
 	resolveBase      bool
 	color            string
+	packages         bool
+	noSignatures     bool
 }
 
 func newDiffCmd(a *app) *cobra.Command {
@@ -35,11 +37,17 @@ oci-archive tarball, OCI layout) and says first whether they are identical
 or encoding) or different, and where they diverge: the shared layer chain and
 the first differing history step. Then the config, manifest and history
 differences, and with --files the file differences of the layers the two do
-not share — shared layers are never read.
+not share — shared layers are never read. --packages adds the packages
+added, removed, upgraded and downgraded per ecosystem, with the step on each
+side (see strata packages). For two registry images, what signs and attests
+each (see strata referrers) is compared too: the same content with other
+signatures or attestations is its own verdict.
 
-Exit status: 0 same (identical or same content), 1 different, 2 error.`,
+Exit status: 0 same (identical or same content), 1 different (also: same
+content, different signatures), 2 error.`,
 		Example: `  strata diff nginx:1.25 nginx:1.26
   strata diff --files ./before.tar ./after.tar
+  strata diff --packages debian:12.5 debian:12.6
   strata diff -o json registry.example/app:v1 docker-daemon:app:dev`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
@@ -56,6 +64,9 @@ Exit status: 0 same (identical or same content), 1 different, 2 error.`,
 	f.StringVar(&fl.path, "path", "", "limit the file diff to this path prefix (implies --files)")
 	f.BoolVar(&fl.resolveBase, "resolve-base", false, "read the shared base layers too, so paths only one side wrote are classed exactly as added or changed")
 	f.StringVar(&fl.color, "color", "auto", "colour the text output: auto (only on a terminal), always, never")
+	f.BoolVar(&fl.packages, "packages", false, "also diff the packages the images install (see strata packages)")
+	f.BoolVar(&fl.noSignatures, "no-signatures", false, "do not compare what signs and attests two registry images")
+	a.addIndexFlags(cmd)
 	return cmd
 }
 
@@ -84,6 +95,14 @@ func (a *app) runDiff(cmd *cobra.Command, args []string, fl diffFlags) error {
 		if err != nil {
 			return fmt.Errorf("file diff: %w", err)
 		}
+	}
+	if fl.packages {
+		if res.Packages, err = a.diffPackages(ctx, srcs); err != nil {
+			return fmt.Errorf("package diff: %w", err)
+		}
+	}
+	if !fl.noSignatures {
+		a.diffSignatures(ctx, srcs, res)
 	}
 	out := cmd.OutOrStdout()
 	if colour {

@@ -91,6 +91,8 @@ func newRootCmd(a *app) *cobra.Command {
 		newCatCmd(a),
 		newExtractCmd(a),
 		newServeCmd(a),
+		newPackagesCmd(a),
+		newReferrersCmd(a),
 	)
 	return root
 }

@@ -62,3 +62,6 @@ func Service(t testing.TB, name string) string {
 	}
 	return v
 }
+
+// Run runs a command, failing the test with its output if it fails.
+func Run(t testing.TB, name string, args ...string) { t.Helper(); run(t, name, args...) }
