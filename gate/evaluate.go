@@ -153,9 +153,9 @@ func pathVerdict(p PathRule, im *layerindex.Image) (Verdict, error) {
 			}
 		}
 	}
-	where := "ships in the image's layers"
+	where := "in the image's layers"
 	if p.In == "final" {
-		where = "is in the final file system"
+		where = "in the final file system"
 	}
 	if v.Matches == 0 {
 		v.Message = "nothing matching " + where

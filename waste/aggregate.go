@@ -76,7 +76,7 @@ func (g *aggregates) add(a *Analyzer, h hidden, sign int) {
 	f.bump(n, c, sign)
 	if sign > 0 {
 		f.shipped = addLayer(f.shipped, h.shipped)
-		if h.size > f.exBytes || f.example == "" {
+		if f.example == "" || h.size > f.exBytes || (h.size == f.exBytes && h.key < f.example) {
 			f.example, f.exBytes = h.key, h.size
 		}
 	}

@@ -13,23 +13,13 @@ func (a *Analyzer) where(layer int32) string {
 	return fmt.Sprintf("layer %d", layer)
 }
 
+// wheres names layers as "step 3", "steps 3, 6" (or by layer index).
 func (a *Analyzer) wheres(ls []int32) string {
-	var parts []string
-	for _, l := range ls {
-		if w := a.where(l); !contains(parts, w) {
-			parts = append(parts, w)
-		}
+	steps, idx := a.steps(ls)
+	if len(steps) < len(idx) && len(steps) == 0 {
+		return stepList(nil, idx)
 	}
-	return strings.Join(parts, ", ")
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return stepList(steps, idx)
 }
 
 // copies reports whether every shipping step is a COPY or ADD.
@@ -54,7 +44,7 @@ func (a *Analyzer) fix(f Finding, shipped []int32) string {
 		case a.copies(shipped):
 			return fmt.Sprintf("leave these files out of the COPY/ADD of %s (a narrower source or .dockerignore) instead of removing them in %s", from, by)
 		}
-		return fmt.Sprintf("remove the files in the same RUN that creates them (%s), or create them in a build stage and COPY only what the image needs (multi-stage): removing them in %s hides them, but the layer of %s still ships them", from, by, from)
+		return fmt.Sprintf("remove the files in the same RUN that creates them (%s), or create them in a build stage and COPY only what the image needs (multi-stage): removing them in %s hides them, but the layers of %s still ship them", from, by, from)
 	case Overwritten:
 		return fmt.Sprintf("write the final content in %s, or make %s's change in the same RUN: every step that rewrites a file ships a whole new copy", from, by)
 	case MetadataOnly:

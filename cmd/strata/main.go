@@ -82,6 +82,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newFilesCmd(a),
 		newCatCmd(a),
 		newExtractCmd(a),
+		newWasteCmd(a),
 	)
 	return root
 }
