@@ -21,6 +21,7 @@ package waste
 
 import (
 	"encoding/hex"
+	"fmt"
 	"strings"
 
 	"github.com/strata-tool/strata/layerindex"
@@ -62,14 +63,11 @@ type Layer struct {
 	Compressed int64
 }
 
-// node is what is kept per path of the merged file system.
+// node is what is kept per path of the merged file system: 48 bytes, so
+// memory follows the number of paths and stays small.
 type node struct {
 	size   int64
-	mtime  int64
 	layer  int32
-	mode   uint32
-	uid    int32
-	gid    int32
 	typ    layers.Type
 	sha    bool
 	digest [32]byte
@@ -79,7 +77,7 @@ type node struct {
 // Add layers bottom-up, then call Report.
 type Analyzer struct {
 	live  map[string]int32
-	nodes []node
+	nodes slab
 	free  []int32
 	// links holds the target of every live hardlink node.
 	links map[int32]string
@@ -122,56 +120,55 @@ func NewAnalyzer() *Analyzer {
 		agg: newAggregates()}
 }
 
-// Add puts the next layer on top. A layer's whiteouts and opaque markers
-// act on the layers below it, wherever they sit in its tar, so they are
-// applied first (as an overlay mount does), then its entries in tar order.
-func (a *Analyzer) Add(l Layer) {
+// Add puts the next layer on top, in one pass over its entries (a lean
+// index is decoded once). A layer's whiteouts and opaque markers act on
+// the layers below it only, wherever they sit in its tar (as an overlay
+// mount applies them), so they are applied after its entries, to what the
+// layers below left; the layer's own entries are never hidden by them.
+func (a *Analyzer) Add(l Layer) error {
 	i := int32(len(a.info))
 	li := layerInfo{step: l.Step, instruction: l.Instruction, ratio: 1}
 	if l.Compressed > 0 && l.Index.TarSize > 0 {
 		li.ratio = float64(l.Compressed) / float64(l.Index.TarSize)
 	}
 	a.info = append(a.info, li)
-	ents := l.Index.Entries
 	targets := map[string]bool{}
-	for j := range ents {
-		if e := &ents[j]; e.Type == layers.TypeHardlink && !e.Whiteout && !e.Opaque {
-			targets[e.Link] = true
-		}
-	}
 	a.linkTargets = append(a.linkTargets, targets)
-	a.applyDeletions(i, ents)
-	for j := range ents {
-		e := &ents[j]
-		if e.Whiteout || e.Opaque {
-			continue
-		}
-		a.write(i, e)
-	}
-}
-
-// applyDeletions hides what the layer's whiteouts, opaque markers and
-// non-directories over directories remove from the layers below, in one
-// pass over the merged paths however many deletions the layer holds.
-func (a *Analyzer) applyDeletions(i int32, ents []layerindex.Entry) {
 	var wh, op, repl map[string]bool
-	for j := range ents {
-		e := &ents[j]
+	err := l.Index.Each(func(_ int, e *layerindex.Entry) bool {
 		switch {
 		case e.Whiteout:
 			wh = addTo(wh, e.Path)
 		case e.Opaque:
 			op = addTo(op, e.Path)
-		case e.Type != layers.TypeDir:
-			if id, ok := a.live[e.Path]; ok && a.nodes[id].typ == layers.TypeDir {
+		default:
+			if e.Type == layers.TypeHardlink {
+				targets[e.Link] = true
+			}
+			if id, ok := a.live[e.Path]; ok && e.Type != layers.TypeDir && a.nodes.at(id).typ == layers.TypeDir && a.nodes.at(id).layer < i {
 				repl = addTo(repl, e.Path)
 			}
+			a.write(i, e)
 		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("layer %d: %w", i, err)
 	}
-	if wh == nil && op == nil && repl == nil {
-		return
+	if wh != nil || op != nil || repl != nil {
+		a.applyDeletions(i, wh, op, repl)
 	}
+	return nil
+}
+
+// applyDeletions hides what the layer's whiteouts, opaque markers and
+// non-directories over directories remove from the layers below, in one
+// pass over the merged paths however many deletions the layer holds.
+func (a *Analyzer) applyDeletions(i int32, wh, op, repl map[string]bool) {
 	for p, id := range a.live {
+		if a.nodes.at(id).layer >= i {
+			continue
+		}
 		key, cause, ok := hiddenBy(p, wh, op, repl)
 		if !ok {
 			continue
@@ -216,12 +213,12 @@ func hiddenBy(p string, wh, op, repl map[string]bool) (string, Cause, bool) {
 func (a *Analyzer) write(i int32, e *layerindex.Entry) {
 	n := nodeOf(i, e)
 	if id, ok := a.live[e.Path]; ok {
-		old := a.nodes[id]
+		old := *a.nodes.at(id)
 		if old.typ == layers.TypeFile {
 			a.hide(id, e.Path, e.Path, classify(&old, &n), i)
 		}
 		delete(a.links, id)
-		a.nodes[id] = n
+		*a.nodes.at(id) = n
 		if n.typ == layers.TypeHardlink {
 			a.links[id] = e.Link
 		}
@@ -246,14 +243,14 @@ func (a *Analyzer) write(i int32, e *layerindex.Entry) {
 func (a *Analyzer) belowNonDir(p string) bool {
 	for q := parentOf(p); q != ""; q = parentOf(q) {
 		if id, ok := a.live[q]; ok {
-			return a.nodes[id].typ != layers.TypeDir
+			return a.nodes.at(id).typ != layers.TypeDir
 		}
 	}
 	return false
 }
 
 func nodeOf(i int32, e *layerindex.Entry) node {
-	n := node{size: e.Size, mtime: e.ModTime.UnixNano(), layer: i, mode: e.Mode, uid: int32(e.UID), gid: int32(e.GID), typ: e.Type}
+	n := node{size: e.Size, layer: i, typ: e.Type}
 	if e.Type != layers.TypeFile {
 		n.size = 0
 	}
@@ -282,11 +279,31 @@ func (a *Analyzer) alloc(n node) int32 {
 	if k := len(a.free); k > 0 {
 		id := a.free[k-1]
 		a.free = a.free[:k-1]
-		a.nodes[id] = n
+		*a.nodes.at(id) = n
 		return id
 	}
-	a.nodes = append(a.nodes, n)
-	return int32(len(a.nodes) - 1)
+	return a.nodes.add(n)
+}
+
+// slab holds nodes in fixed chunks: growing never copies (nor briefly
+// doubles) what is there.
+type slab struct {
+	chunks [][]node
+	n      int32
+}
+
+const slabChunk = 4096
+
+func (s *slab) at(id int32) *node { return &s.chunks[id/slabChunk][id%slabChunk] }
+
+func (s *slab) add(n node) int32 {
+	if int(s.n)%slabChunk == 0 {
+		s.chunks = append(s.chunks, make([]node, slabChunk))
+	}
+	id := s.n
+	s.n++
+	*s.at(id) = n
+	return id
 }
 
 func (a *Analyzer) drop(p string, id int32) {
@@ -299,7 +316,7 @@ func (a *Analyzer) drop(p string, id int32) {
 // layer by; key is the path whose change hid it (p, or the directory a
 // whiteout removed).
 func (a *Analyzer) hide(id int32, p, key string, cause Cause, by int32) {
-	n := &a.nodes[id]
+	n := a.nodes.at(id)
 	if n.typ != layers.TypeFile {
 		return
 	}

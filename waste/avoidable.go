@@ -69,7 +69,7 @@ func (a *Analyzer) avoidable(top int) Avoidable {
 	cacheLayers := map[string][]int32{}
 	var av Avoidable
 	for p, id := range a.live {
-		n := &a.nodes[id]
+		n := a.nodes.at(id)
 		if n.typ != layers.TypeFile || n.size == 0 {
 			continue
 		}
@@ -107,14 +107,14 @@ func (a *Analyzer) avoidable(top int) Avoidable {
 // one slice however many files there are.
 func (a *Analyzer) duplicates(files []liveFile, top int) Duplicates {
 	slices.SortFunc(files, func(x, y liveFile) int {
-		nx, ny := &a.nodes[x.id], &a.nodes[y.id]
+		nx, ny := a.nodes.at(x.id), a.nodes.at(y.id)
 		return cmp.Or(bytes.Compare(nx.digest[:], ny.digest[:]), cmp.Compare(nx.layer, ny.layer), cmp.Compare(x.path, y.path))
 	})
 	d := Duplicates{Top: []DuplicateGroup{}}
 	var groups []DuplicateGroup
 	for i := 0; i < len(files); {
 		j := i + 1
-		for j < len(files) && a.nodes[files[j].id].digest == a.nodes[files[i].id].digest {
+		for j < len(files) && a.nodes.at(files[j].id).digest == a.nodes.at(files[i].id).digest {
 			j++
 		}
 		if j-i > 1 {
@@ -134,11 +134,11 @@ func (a *Analyzer) duplicates(files []liveFile, top int) Duplicates {
 }
 
 func (a *Analyzer) group(fs []liveFile) DuplicateGroup {
-	n := &a.nodes[fs[0].id]
+	n := a.nodes.at(fs[0].id)
 	g := DuplicateGroup{Digest: "sha256:" + hex.EncodeToString(n.digest[:]), Size: n.size, Bytes: n.size * int64(len(fs)-1)}
 	sameLayer := true
 	for _, f := range fs {
-		l := a.nodes[f.id].layer
+		l := a.nodes.at(f.id).layer
 		g.Paths = append(g.Paths, CopyPath{Path: f.path, Step: a.stepOf(l), Layer: int(l)})
 		sameLayer = sameLayer && l == n.layer
 	}

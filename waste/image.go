@@ -1,36 +1,45 @@
 package waste
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/strata-tool/strata/layerindex"
 )
 
-// LayersOf describes the loaded layers of im for Add, bottom-up.
-func LayersOf(im *layerindex.Image) ([]Layer, error) {
-	out := make([]Layer, len(im.Image.Layers))
-	for i, l := range im.Image.Layers {
-		ix := im.Layer(i)
-		if ix == nil {
-			return nil, fmt.Errorf("layer %d is not loaded", i)
-		}
-		out[i] = Layer{Index: ix, Compressed: l.Size}
-		if s, ok := im.Step(i); ok {
-			out[i].Step, out[i].Instruction = s.Step, s.Instruction
-		}
+// layerOf describes layer i of im, indexed as ix.
+func layerOf(im *layerindex.Image, i int, ix *layerindex.Index) Layer {
+	l := Layer{Index: ix, Compressed: im.Image.Layers[i].Size}
+	if s, ok := im.Step(i); ok {
+		l.Step, l.Instruction = s.Step, s.Instruction
 	}
-	return out, nil
+	return l
 }
 
 // Analyze is the whole analysis of an image whose layers are loaded.
 func Analyze(im *layerindex.Image, opts Options) (*Report, error) {
-	ls, err := LayersOf(im)
+	a := NewAnalyzer()
+	for i := range im.Image.Layers {
+		ix := im.Layer(i)
+		if ix == nil {
+			return nil, fmt.Errorf("layer %d is not loaded", i)
+		}
+		if err := a.Add(layerOf(im, i, ix)); err != nil {
+			return nil, err
+		}
+	}
+	return a.Report(opts), nil
+}
+
+// AnalyzeStream indexes im's layers (or takes their kept indexes) and
+// analyses them one at a time, without keeping them (layerindex's
+// Stream): memory holds the merged paths and a few layers in flight,
+// never every layer's entries.
+func AnalyzeStream(ctx context.Context, im *layerindex.Image, opts Options) (*Report, error) {
+	a := NewAnalyzer()
+	err := im.Stream(ctx, func(i int, ix *layerindex.Index) error { return a.Add(layerOf(im, i, ix)) })
 	if err != nil {
 		return nil, err
-	}
-	a := NewAnalyzer()
-	for _, l := range ls {
-		a.Add(l)
 	}
 	return a.Report(opts), nil
 }

@@ -175,8 +175,8 @@ func (r *Report) Rebase(b Base) {
 func (a *Analyzer) hideOrphans() {
 	for p, id := range a.live {
 		for q := parentOf(p); q != ""; q = parentOf(q) {
-			if pid, ok := a.live[q]; ok && a.nodes[pid].typ != layers.TypeDir {
-				a.hide(id, p, q, Replaced, a.nodes[pid].layer)
+			if pid, ok := a.live[q]; ok && a.nodes.at(pid).typ != layers.TypeDir {
+				a.hide(id, p, q, Replaced, a.nodes.at(pid).layer)
 				a.drop(p, id)
 				break
 			}
@@ -188,7 +188,7 @@ func (a *Analyzer) hideOrphans() {
 // still shows: they share the link's inode, so their bytes are visible.
 func (a *Analyzer) keepLinked() {
 	for id, target := range a.links {
-		k := copyKey{a.nodes[id].layer, target}
+		k := copyKey{a.nodes.at(id).layer, target}
 		if h, ok := a.linkable[k]; ok {
 			a.agg.add(a, h, -1)
 			delete(a.linkable, k)

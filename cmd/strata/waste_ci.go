@@ -102,10 +102,7 @@ func (a *app) wasteReport(ctx context.Context, im *layerindex.Image, top int, ba
 		r.Rebase(base)
 		return r, nil
 	}
-	if err := im.Load(ctx); err != nil {
-		return nil, err
-	}
-	r, err := waste.Analyze(im, waste.Options{Base: base, Top: top})
+	r, err := waste.AnalyzeStream(ctx, im, waste.Options{Base: base, Top: top})
 	if err != nil {
 		return nil, err
 	}
