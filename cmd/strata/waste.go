@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,7 +72,16 @@ type wasteOutput struct {
 	CI *gate.Result `json:"ci,omitempty"`
 }
 
+// wasteMemoryLimit is the soft heap limit of a waste run: the analysis
+// keeps one small record per path and a layer or two in flight, so the
+// heap is kept near that instead of growing to twice it between
+// collections (GOMEMLIMIT, when set, wins).
+const wasteMemoryLimit = 24 << 20
+
 func (a *app) runWaste(cmd *cobra.Command, ref string, fl wasteFlags) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(wasteMemoryLimit))
+	}
 	ctx := cmd.Context()
 	cfg, err := fl.gateConfig()
 	if err != nil {
