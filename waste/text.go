@@ -14,12 +14,15 @@ import (
 // WriteText renders the report for people: the summary, waste by cause,
 // each finding with its fix, the top offenders, and what is visible but
 // avoidable. instruction names a step's instruction for the closing list
-// (nil: no list).
-func (r *Report) WriteText(w io.Writer, instruction func(step int) string) error {
+// (nil: no list). brief (for CI logs) keeps the summary and the findings.
+func (r *Report) WriteText(w io.Writer, instruction func(step int) string, brief bool) error {
 	b := &strings.Builder{}
 	steps := map[int]bool{}
 	r.summary(b)
-	if len(r.ByCause) > 0 {
+	if brief {
+		instruction = nil
+	}
+	if len(r.ByCause) > 0 && !brief {
 		fmt.Fprintln(b, "\nby cause:")
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 		for _, c := range r.ByCause {
@@ -42,8 +45,12 @@ func (r *Report) WriteText(w io.Writer, instruction func(step int) string) error
 			mark(steps, s)
 		}
 	}
-	r.topText(b)
-	r.avoidableText(b, steps)
+	if brief {
+		fmt.Fprintf(b, "\nvisible but avoidable: %s (duplicate content and caches; strata waste without --ci lists them)\n", humanize.Bytes(r.Avoidable.Bytes))
+	} else {
+		r.topText(b)
+		r.avoidableText(b, steps)
+	}
 	if instruction != nil && len(steps) > 0 {
 		keys := make([]int, 0, len(steps))
 		for s := range steps {

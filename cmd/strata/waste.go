@@ -123,7 +123,7 @@ func writeWasteText(w io.Writer, im *layerindex.Image, out wasteOutput) error {
 			return "?"
 		}
 		return im.Steps[step-1].Instruction
-	})
+	}, out.CI != nil)
 	if err == nil && out.CI != nil {
 		fmt.Fprintln(w)
 		err = out.CI.WriteText(w)
@@ -144,7 +144,7 @@ func (a *app) wasteBase(ctx context.Context, src source.Source, im *layerindex.I
 		b := waste.Base{Layers: s.Layers, Known: !s.Unknown && s.Confidence != lineage.Guess, Name: s.Name()}
 		switch {
 		case s.Unknown:
-			b.Note = fmt.Sprintf("the base is not named: its %s are inferred from the history (%s)", count(s.Layers, "layer"), strings.Join(s.Evidence, "; "))
+			b.Note = fmt.Sprintf("the base is not named; the history shows it ends after %s (%s)", count(s.Layers, "layer"), strings.Join(s.Evidence, "; "))
 		case !b.Known:
 			b.Note = fmt.Sprintf("base %s is a guess (%s)", s.Name(), strings.Join(s.Evidence, "; "))
 		}

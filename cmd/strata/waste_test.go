@@ -89,7 +89,7 @@ func TestWasteUserExcludesBase(t *testing.T) {
 	}
 	// Without a catalog the base is unnamed, but the history shows where it
 	// ends (its CMD closes the first 4 layers): a guess, said so.
-	if got.Base.Layers != 4 || got.Base.Known || !strings.Contains(got.Base.Note, "not named") || got.UserWastedBytes != appUserWasted {
+	if got.Base.Layers != 4 || got.Base.Known || !strings.Contains(got.Base.Note, "the history shows it ends after 4 layers") || got.UserWastedBytes != appUserWasted {
 		t.Errorf("unnamed base: %+v (user waste %d), want its 4 layers, a note and %d", got.Base, got.UserWastedBytes, appUserWasted)
 	}
 	db := filepath.Join(t.TempDir(), "cat.db")
