@@ -109,6 +109,12 @@ func TestBIG(t *testing.T) {
 	if r.UserWastedBytes != r.WastedBytes {
 		t.Errorf("user waste %d, want all %d (no base layers)", r.UserWastedBytes, r.WastedBytes)
 	}
+	checkAgainstMerge(t, im, r)
+	// The lean path (what the verb runs) gives the same report.
+	lean, err := AnalyzeStream(ctx, layerindex.New(src, layerindex.Options{}), Options{})
+	if err != nil || lean.WastedBytes != r.WastedBytes || lean.FinalBytes != r.FinalBytes || len(lean.Findings) != len(r.Findings) {
+		t.Errorf("streamed analysis: %v, wasted %d final %d", err, lean.WastedBytes, lean.FinalBytes)
+	}
 	if len(r.Top) == 0 || r.Top[0].Bytes != 46137344 {
 		t.Errorf("top offender %+v, want a 44 MiB file first", r.Top)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/strata-tool/strata/internal/testenv"
 	"github.com/strata-tool/strata/layerindex"
+	"github.com/strata-tool/strata/layers"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -57,6 +58,7 @@ func TestBuiltImages(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkBuilt(t, im, r, bb.Size())
+			checkAgainstMerge(t, im, r)
 		})
 	}
 }
@@ -132,5 +134,32 @@ func checkFinding(t *testing.T, got, want Finding) {
 	if got.Layer != want.Layer || got.Step != want.Step || got.Bytes != want.Bytes || got.Files != want.Files {
 		t.Errorf("finding %s/%s: layer %d step %d, %d bytes in %d files; want layer %d step %d, %d in %d",
 			got.Cause, got.Cache, got.Layer, got.Step, got.Bytes, got.Files, want.Layer, want.Step, want.Bytes, want.Files)
+	}
+}
+
+// checkAgainstMerge: the analysis' final bytes are the regular files of
+// layerindex's merged file system (itself checked against docker export),
+// and its shipped bytes every regular file of every layer.
+func checkAgainstMerge(t *testing.T, im *layerindex.Image, r *Report) {
+	t.Helper()
+	fsys, err := im.Merge(len(im.Image.Layers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var final, shipped int64
+	for _, f := range fsys.Files() {
+		if f.Type == layers.TypeFile {
+			final += f.Size
+		}
+	}
+	for i := range im.Image.Layers {
+		for _, e := range im.Layer(i).Entries {
+			if e.Type == layers.TypeFile && !e.Whiteout && !e.Opaque {
+				shipped += e.Size
+			}
+		}
+	}
+	if r.FinalBytes != final || r.ContentBytes != shipped {
+		t.Errorf("final %d, shipped %d; the merged file system has %d, the layers %d", r.FinalBytes, r.ContentBytes, final, shipped)
 	}
 }
