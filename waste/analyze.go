@@ -145,8 +145,13 @@ func (a *Analyzer) Add(l Layer) error {
 			if e.Type == layers.TypeHardlink {
 				targets[e.Link] = true
 			}
-			if id, ok := a.live[e.Path]; ok && e.Type != layers.TypeDir && a.nodes.at(id).typ == layers.TypeDir && a.nodes.at(id).layer < i {
-				repl = addTo(repl, e.Path)
+			if id, ok := a.live[e.Path]; ok && e.Type != layers.TypeDir && a.nodes.at(id).typ == layers.TypeDir {
+				if a.nodes.at(id).layer < i {
+					repl = addTo(repl, e.Path)
+				}
+				// The layer's own paths below it, if any, are now
+				// unreachable: Report looks for them.
+				a.orphanRisk = true
 			}
 			a.write(i, e)
 		}

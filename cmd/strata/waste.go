@@ -99,7 +99,7 @@ func (a *app) runWaste(cmd *cobra.Command, ref string, fl wasteFlags) error {
 	im := layerindex.New(src, layerindex.Options{Store: a.indexStore()})
 	warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
 	base := a.wasteBase(ctx, src, im, warn)
-	r, err := a.wasteReport(ctx, im, fl.top, base)
+	r, err := a.wasteReport(ctx, im, fl.top, base, cfg != nil && len(cfg.Paths) > 0)
 	if err != nil {
 		return err
 	}

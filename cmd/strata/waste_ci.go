@@ -95,14 +95,23 @@ func writeFile(name string, write func(io.Writer) error) error {
 // wasteReport analyses the image, or takes the report a previous run kept
 // for the same layers and history (the user figures are recomputed for
 // today's base). The cache sits beside the layer indexes; --no-cache skips
-// both.
-func (a *app) wasteReport(ctx context.Context, im *layerindex.Image, top int, base waste.Base) (*waste.Report, error) {
+// both. When the entries are needed afterwards anyway (path rules), the
+// layers are loaded and kept; otherwise they stream through one at a time.
+func (a *app) wasteReport(ctx context.Context, im *layerindex.Image, top int, base waste.Base, keep bool) (*waste.Report, error) {
 	file := a.wasteCacheFile(im, top)
 	if r := readCachedReport(file); r != nil {
 		r.Rebase(base)
 		return r, nil
 	}
-	r, err := waste.AnalyzeStream(ctx, im, waste.Options{Base: base, Top: top})
+	var r *waste.Report
+	var err error
+	if keep {
+		if err = im.Load(ctx); err == nil {
+			r, err = waste.Analyze(im, waste.Options{Base: base, Top: top})
+		}
+	} else {
+		r, err = waste.AnalyzeStream(ctx, im, waste.Options{Base: base, Top: top})
+	}
 	if err != nil {
 		return nil, err
 	}
