@@ -50,7 +50,7 @@ func (c *counter) Read(p []byte) (int, error) {
 // the compression from the first bytes, decodes while taking checkpoints,
 // walks the tar, and checks the blob against the layer's digest, size and
 // diff_id, so an index is only ever made of verified bytes.
-func indexBlob(blob io.Reader, l image.Layer, every int64, content ...ContentFunc) (*Index, error) {
+func indexBlob(blob io.Reader, l image.Layer, every int64, lean bool, content ContentFunc) (*Index, error) {
 	if every <= 0 {
 		every = DefaultCheckpointEvery
 	}
@@ -80,9 +80,14 @@ func indexBlob(blob io.Reader, l image.Layer, every int64, content ...ContentFun
 	default:
 		return nil, errNotIndexable
 	}
-	tarHash := sha256.New()
-	tr := &counter{r: io.TeeReader(tarStream, tarHash)}
-	if err := walkInto(ix, tr, content...); err != nil {
+	// An uncompressed blob is its own tar: one hash serves as both digests.
+	var tarHash hash.Hash
+	tr := &counter{r: tarStream}
+	if ix.Format != FormatTar {
+		tarHash = sha256.New()
+		tr.r = io.TeeReader(tarStream, tarHash)
+	}
+	if err := walkInto(ix, tr, lean, content); err != nil {
 		return nil, err
 	}
 	// Whatever follows the tar's end in the blob (zstd:chunked's skippable
@@ -91,7 +96,11 @@ func indexBlob(blob io.Reader, l image.Layer, every int64, content ...ContentFun
 		return nil, fmt.Errorf("read blob to its end: %w", err)
 	}
 	ix.BlobSize, ix.TarSize = cr.n, tr.n
-	ix.Digest, ix.DiffID = sum(blobHash), sum(tarHash)
+	ix.Digest = sum(blobHash)
+	ix.DiffID = ix.Digest
+	if tarHash != nil {
+		ix.DiffID = sum(tarHash)
+	}
 	if err := verify(ix, l); err != nil {
 		return nil, err
 	}
@@ -103,10 +112,10 @@ func indexBlob(blob io.Reader, l image.Layer, every int64, content ...ContentFun
 
 // indexStream indexes an already decompressed and verified tar stream
 // (source.Source.OpenLayer): complete entries, no random access.
-func indexStream(r io.Reader, l image.Layer, content ...ContentFunc) (*Index, error) {
+func indexStream(r io.Reader, l image.Layer, lean bool, content ContentFunc) (*Index, error) {
 	ix := &Index{Format: FormatStream, Digest: l.Digest, DiffID: l.DiffID, BlobSize: l.Size}
 	tr := &counter{r: r}
-	if err := walkInto(ix, tr, content...); err != nil {
+	if err := walkInto(ix, tr, lean, content); err != nil {
 		return nil, err
 	}
 	ix.TarSize = tr.n
@@ -114,19 +123,35 @@ func indexStream(r io.Reader, l image.Layer, content ...ContentFunc) (*Index, er
 }
 
 // ContentFunc is handed a regular file's content while its layer is
-// indexed: ord is the entry's position in the layer's Index.Entries.
+// indexed: ord is the entry's position in the layer's entries.
 type ContentFunc func(ord int, rec layers.Record, r io.Reader)
 
-func walkInto(ix *Index, r io.Reader, content ...ContentFunc) error {
+// walkInto lists the tar's entries into ix: as []Entry, or encoded as they
+// stream past for a lean index (a few dozen bytes an entry). content, if
+// set, is handed regular files' bytes in the same pass.
+func walkInto(ix *Index, r io.Reader, lean bool, content ContentFunc) error {
+	var w entryEncoder
 	opts := hashAll
-	if len(content) > 0 && content[0] != nil {
-		fn := content[0]
-		opts.Content = func(rec layers.Record, r io.Reader) { fn(len(ix.Entries), rec, r) }
+	if content != nil {
+		opts.Content = func(rec layers.Record, r io.Reader) {
+			ord := len(ix.Entries)
+			if lean {
+				ord = w.n
+			}
+			content(ord, rec, r)
+		}
 	}
 	_, err := layers.Walk(r, opts, func(rec layers.Record) error {
-		ix.Entries = append(ix.Entries, Entry{Record: rec})
+		if lean {
+			w.add(&Entry{Record: rec})
+		} else {
+			ix.Entries = append(ix.Entries, Entry{Record: rec})
+		}
 		return nil
 	})
+	if lean {
+		ix.packed = &packed{n: w.n, b: w.b}
+	}
 	return err
 }
 

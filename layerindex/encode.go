@@ -43,7 +43,10 @@ var (
 
 func codecs() {
 	encOnce.Do(func() {
-		enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+		// A 1 MiB window: an index's entries compress as well as with the
+		// default 8 MiB, and the encoder's history stays 2 MiB, not 16.
+		enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(1<<20))
 		dec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxDecoded))
 	})
 }
@@ -68,41 +71,9 @@ func Marshal(ix *Index) ([]byte, error) {
 	b = append(b, boolByte(ix.FromTOC))
 	b = binary.AppendVarint(b, ix.BlobSize)
 	b = binary.AppendVarint(b, ix.TarSize)
-	b = binary.AppendUvarint(b, uint64(len(ix.Entries)))
-	prev, prevOff := "", int64(0)
-	for i := range ix.Entries {
-		e := &ix.Entries[i]
-		shared := commonPrefix(prev, e.Path)
-		b = binary.AppendUvarint(b, uint64(shared))
-		b = appendString(b, e.Path[shared:])
-		prev = e.Path
-		var fl byte
-		raw, isSHA := sha256Bytes(e.Digest)
-		fl |= flag(e.Whiteout, flWhiteout) | flag(e.Opaque, flOpaque) | flag(isSHA, flSHA256) |
-			flag(e.Digest != "" && !isSHA, flDigest) | flag(e.Link != "", flLink) | flag(e.Span != Span{}, flSpan)
-		b = append(b, byte(e.Type), fl)
-		b = binary.AppendUvarint(b, uint64(e.Mode))
-		b = binary.AppendVarint(b, int64(e.UID))
-		b = binary.AppendVarint(b, int64(e.GID))
-		b = binary.AppendVarint(b, e.Size)
-		b = binary.AppendVarint(b, e.ModTime.Unix())
-		b = binary.AppendUvarint(b, uint64(e.ModTime.Nanosecond()))
-		b = binary.AppendVarint(b, e.Offset-prevOff)
-		prevOff = e.Offset
-		if fl&flLink != 0 {
-			b = appendString(b, e.Link)
-		}
-		if isSHA {
-			b = append(b, raw...)
-		} else if fl&flDigest != 0 {
-			b = appendString(b, e.Digest)
-		}
-		if fl&flSpan != 0 {
-			b = binary.AppendVarint(b, e.Span.Offset)
-			b = binary.AppendVarint(b, e.Span.Length)
-			b = binary.AppendVarint(b, e.Span.Skip)
-		}
-	}
+	entries, n := ix.packedEntries()
+	b = binary.AppendUvarint(b, uint64(n))
+	b = append(b, entries...)
 	b = binary.AppendUvarint(b, uint64(len(ix.Checkpoints)))
 	for _, c := range ix.Checkpoints {
 		b = binary.AppendVarint(b, c.In)
@@ -114,6 +85,50 @@ func Marshal(ix *Index) ([]byte, error) {
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 	out := append([]byte(magic), formatVersion)
 	return enc.EncodeAll(b, out), nil
+}
+
+// entryEncoder appends entries in the body's encoding: paths front-coded
+// against the previous entry, content offsets as deltas.
+type entryEncoder struct {
+	b       []byte
+	n       int
+	prev    string
+	prevOff int64
+}
+
+func (w *entryEncoder) add(e *Entry) {
+	b := w.b
+	shared := commonPrefix(w.prev, e.Path)
+	b = binary.AppendUvarint(b, uint64(shared))
+	b = appendString(b, e.Path[shared:])
+	w.prev = e.Path
+	raw, isSHA := sha256Bytes(e.Digest)
+	fl := flag(e.Whiteout, flWhiteout) | flag(e.Opaque, flOpaque) | flag(isSHA, flSHA256) |
+		flag(e.Digest != "" && !isSHA, flDigest) | flag(e.Link != "", flLink) | flag(e.Span != Span{}, flSpan)
+	b = append(b, byte(e.Type), fl)
+	b = binary.AppendUvarint(b, uint64(e.Mode))
+	b = binary.AppendVarint(b, int64(e.UID))
+	b = binary.AppendVarint(b, int64(e.GID))
+	b = binary.AppendVarint(b, e.Size)
+	b = binary.AppendVarint(b, e.ModTime.Unix())
+	b = binary.AppendUvarint(b, uint64(e.ModTime.Nanosecond()))
+	b = binary.AppendVarint(b, e.Offset-w.prevOff)
+	w.prevOff = e.Offset
+	if fl&flLink != 0 {
+		b = appendString(b, e.Link)
+	}
+	if isSHA {
+		b = append(b, raw...)
+	} else if fl&flDigest != 0 {
+		b = appendString(b, e.Digest)
+	}
+	if fl&flSpan != 0 {
+		b = binary.AppendVarint(b, e.Span.Offset)
+		b = binary.AppendVarint(b, e.Span.Length)
+		b = binary.AppendVarint(b, e.Span.Skip)
+	}
+	w.b = b
+	w.n++
 }
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)

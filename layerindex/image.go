@@ -83,12 +83,8 @@ func (im *Image) Load(ctx context.Context, which ...int) error {
 			which = append(which, i)
 		}
 	}
-	n := im.opts.Parallel
-	if n <= 0 {
-		n = min(runtime.GOMAXPROCS(0), 4)
-	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(n)
+	g.SetLimit(im.parallel())
 	for _, i := range which {
 		if i < 0 || i >= len(im.layers) {
 			return fmt.Errorf("layer %d: the image has %d layers (0–%d)", i, len(im.layers), len(im.layers)-1)
@@ -97,7 +93,7 @@ func (im *Image) Load(ctx context.Context, which ...int) error {
 			continue
 		}
 		g.Go(func() error {
-			ix, how, err := im.load(ctx, i)
+			ix, how, err := im.load(ctx, i, false)
 			if err != nil {
 				return fmt.Errorf("index layer %d (%s): %w", i, im.Image.Layers[i].Digest, err)
 			}
@@ -140,12 +136,16 @@ func (im *Image) Step(i int) (history.Step, bool) {
 	return im.Steps[j], true
 }
 
+// defaultParallel is one layer per CPU, at most 4.
+func defaultParallel() int { return min(runtime.GOMAXPROCS(0), 4) }
+
 // load finds or builds layer i's index: the Store by blob digest (full
 // index), then by diff_id (entries only); else the TOC, else one pass over
-// the stored blob, else one over the source's stream.
-func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
+// the stored blob, else one over the source's stream. A lean index (see
+// Stream) is built, cached and returned without materialized entries.
+func (im *Image) load(ctx context.Context, i int, lean bool) (*Index, How, error) {
 	l := im.Image.Layers[i]
-	if ix := im.cached(ctx, l); ix != nil {
+	if ix := im.cached(ctx, l, lean); ix != nil {
 		return ix, HowCache, nil
 	}
 	ranger, canRange := im.src.(source.BlobRanger)
@@ -154,7 +154,7 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		ix, err := fromTOC(ctx, ranger, l)
 		if err == nil {
 			im.keep(ctx, l, ix)
-			return ix, HowTOC, nil
+			return leanIf(ix, lean), HowTOC, nil
 		}
 		if ctx.Err() != nil {
 			return nil, "", err
@@ -166,11 +166,11 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery, im.contentFunc(i))
+		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery, lean, im.contentFunc(i))
 		rc.Close()
 		if err == nil {
 			im.keep(ctx, l, ix)
-			return ix, HowBlob, nil
+			return leanIf(ix, lean), HowBlob, nil
 		}
 		if !errors.Is(err, errNotIndexable) {
 			return nil, "", err
@@ -181,12 +181,19 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		return nil, "", err
 	}
 	defer rc.Close()
-	ix, err := indexStream(ctxReader{ctx, rc}, l, im.contentFunc(i))
+	ix, err := indexStream(ctxReader{ctx, rc}, l, lean, im.contentFunc(i))
 	if err != nil {
 		return nil, "", err
 	}
 	im.keep(ctx, l, ix)
-	return ix, HowStream, nil
+	return leanIf(ix, lean), HowStream, nil
+}
+
+func leanIf(ix *Index, lean bool) *Index {
+	if lean {
+		return ix.lean()
+	}
+	return ix
 }
 
 func (im *Image) contentFunc(layer int) ContentFunc {
@@ -198,22 +205,26 @@ func (im *Image) contentFunc(layer int) ContentFunc {
 
 // cached looks the layer up by blob digest, then by diff_id. An index
 // whose diff_id disagrees with the layer's is not this layer's.
-func (im *Image) cached(ctx context.Context, l image.Layer) *Index {
+func (im *Image) cached(ctx context.Context, l image.Layer, lean bool) *Index {
 	if im.opts.Store == nil {
 		return nil
+	}
+	get := im.opts.Store.Get
+	if lg, ok := im.opts.Store.(leanGetter); ok && lean {
+		get = lg.getLean
 	}
 	for _, key := range []string{l.Digest, l.DiffID} {
 		if key == "" {
 			continue
 		}
-		ix, err := im.opts.Store.Get(ctx, key)
+		ix, err := get(ctx, key)
 		if err != nil || (l.DiffID != "" && ix.DiffID != "" && ix.DiffID != l.DiffID) {
 			continue
 		}
 		if key == l.Digest && ix.Digest != l.Digest {
 			ix = ix.entriesOnly()
 		}
-		return ix
+		return leanIf(ix, lean)
 	}
 	return nil
 }

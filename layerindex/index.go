@@ -68,6 +68,10 @@ type Index struct {
 	// Checkpoints are in increasing order of both offsets. Decoding can
 	// also always start at In=0, Out=0, which is not stored.
 	Checkpoints []Checkpoint
+
+	// packed holds the entries encoded when the index is lean (Stream):
+	// Entries is then nil; Len and Each read either form.
+	packed *packed
 }
 
 // Entry is one tar entry: a file-system entry, a whiteout, or an opaque

@@ -60,10 +60,13 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 	tr := tar.NewReader(cr)
 	var st Stats
 	// Hardlinks carry no content; they take size and digest from their
-	// target, which a well-formed layer has written earlier.
+	// target, which a well-formed layer has written earlier. Every file
+	// may be a target, so the digest is kept raw (32 bytes, not its
+	// 71-byte text) and spelled out only for the hardlinks that ask.
 	type content struct {
 		size   int64
-		digest string
+		sum    [sha256.Size]byte
+		hashed bool
 	}
 	targets := map[string]content{}
 	buf := make([]byte, 64<<10)
@@ -92,6 +95,7 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 		rec.Offset = cr.n
 		switch rec.Type {
 		case TypeFile:
+			c := content{size: rec.Size}
 			if opts.Hash != nil && opts.Hash(rec.Path) {
 				if isSparse(hdr) {
 					if hdr.Size > sparseLeft {
@@ -110,12 +114,17 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 				if _, err := io.CopyBuffer(h, tr, buf); err != nil {
 					return st, fmt.Errorf("read content of %s: %w", rec.Path, err)
 				}
-				rec.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+				h.Sum(c.sum[:0])
+				c.hashed = true
+				rec.Digest = "sha256:" + hex.EncodeToString(c.sum[:])
 			}
-			targets[rec.Path] = content{rec.Size, rec.Digest}
+			targets[rec.Path] = c
 		case TypeHardlink:
 			if c, ok := targets[rec.Link]; ok {
-				rec.Size, rec.Digest = c.size, c.digest
+				rec.Size = c.size
+				if c.hashed {
+					rec.Digest = "sha256:" + hex.EncodeToString(c.sum[:])
+				}
 			}
 		}
 		if err := fn(rec); err != nil {

@@ -46,9 +46,19 @@ func resolveLineage(ctx context.Context, cat catalog.Catalog, where string, img 
 }
 
 // fromBase is what `strata dockerfile` prints FROM: the lineage's one FROM
-// answer (the same `strata base` gives). A catalog that cannot be read
-// costs only the chain matches: the builder's own records still count.
+// answer (the same `strata base` gives).
 func (a *app) fromBase(ctx context.Context, img *image.Image, prov *provenance.Provenance, warn func(string)) *lineage.Base {
+	r := a.lineageOf(ctx, img, prov, warn)
+	if r == nil {
+		return nil
+	}
+	return &r.From
+}
+
+// lineageOf resolves the image's lineage against the catalog. A catalog
+// that cannot be read costs only the chain matches: the builder's own
+// records still count. nil when even that fails (said through warn).
+func (a *app) lineageOf(ctx context.Context, img *image.Image, prov *provenance.Provenance, warn func(string)) *lineage.Result {
 	cat, where, err := a.openCatalog(ctx, false)
 	if err != nil {
 		warn(fmt.Sprintf("catalog unreadable, naming the base without it: %v", err))
@@ -66,5 +76,5 @@ func (a *app) fromBase(ctx context.Context, img *image.Image, prov *provenance.P
 		warn(fmt.Sprintf("base image not resolved: %v", err))
 		return nil
 	}
-	return &r.From
+	return r
 }

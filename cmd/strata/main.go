@@ -55,7 +55,8 @@ Image references:
   ./dir  or  oci:DIR[:tag]                   OCI image layout
   repo-info/repos/nginx/remote/1.25.md       a docker-library repo-info record
 
-Exit status: 0 success, 1 error (diff: 1 = the images differ, 2 = error).`
+Exit status: 0 success, 1 error (diff: 1 = the images differ, 2 = error;
+waste --ci: 1 = a rule failed, 2 = error).`
 
 // newRootCmd builds the whole command tree for one run.
 func newRootCmd(a *app) *cobra.Command {
@@ -93,6 +94,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newServeCmd(a),
 		newPackagesCmd(a),
 		newReferrersCmd(a),
+		newWasteCmd(a),
 	)
 	return root
 }
