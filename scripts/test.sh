@@ -114,8 +114,11 @@ step staticcheck staticcheck ./...
 # shows it without the per-test RUN/PASS chatter, the full log is kept.
 mkdir -p .run
 GOTEST_LOG="$ROOT/.run/go-test.log"
+# STRATA_TEST_BIG=1: the waste figures are checked on BIG (../shared/bench),
+# built once with the test dockerd (about two minutes) and kept in
+# ~/.cache/strata/bench for later runs.
 gotest() {
-	STRATA_REQUIRE_SERVICES=1 go test -v -count=1 -timeout 40m "${ARGS[@]}" 2>&1 |
+	STRATA_REQUIRE_SERVICES=1 STRATA_TEST_BIG=${STRATA_TEST_BIG:-1} go test -v -count=1 -timeout 40m "${ARGS[@]}" 2>&1 |
 		tee "$GOTEST_LOG" | grep --line-buffered -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS:)'
 	local rc=${PIPESTATUS[0]}
 	local passed failed skipped pkgfail
