@@ -90,6 +90,10 @@ func TestHostileCorpus(t *testing.T) {
 			{"diff", in.ref, base}, {"diff", "--color", "always", in.ref, base}, {"diff", "--files", base, in.ref},
 			{"catalog", "add", "--catalog", db, in.ref}, {"catalog", "ls", "--catalog", db},
 			{"base", "--catalog", db, in.ref},
+			// The verbs that read layers; --no-cache keeps them from
+			// writing the index cache into the sandbox.
+			{"files", "--no-cache", in.ref}, {"files", "--no-cache", "-o", "json", in.ref},
+			{"waste", "--no-cache", in.ref}, {"packages", "--no-cache", in.ref},
 		} {
 			limit := memoryBound(in.c, args)
 			r := sandbox.run(t, bin, args...)
@@ -291,8 +295,15 @@ func (r result) check(t *testing.T, args []string, limit int64) {
 		return
 	}
 	okCodes := map[int]bool{0: true}
-	if args[0] == "diff" {
+	switch args[0] {
+	case "diff":
 		okCodes = map[int]bool{0: true, 1: true, 2: true}
+	case "files", "packages":
+		// A layer strata refuses (a sparse bomb, a whiteout naming no
+		// file) is an error in one line, not a crash.
+		okCodes = map[int]bool{0: true, 1: true}
+	case "waste":
+		okCodes = map[int]bool{0: true, 2: true} // waste's errors exit 2, as for its CI gate
 	}
 	if !okCodes[r.code] {
 		t.Errorf("%s: exit %d: %s", what, r.code, r.stderr)
@@ -318,7 +329,7 @@ func (r result) check(t *testing.T, args []string, limit int64) {
 			t.Errorf("%s: terminal control %q on %s: …%q…", what, s[m[0]:m[1]], name, s[max(0, m[0]-40):min(len(s), m[1]+40)])
 		}
 	}
-	if strings.Contains(what, "-o json") || args[0] == "inspect" {
+	if (strings.Contains(what, "-o json") || args[0] == "inspect") && (r.stdout != "" || r.code == 0) {
 		if !json.Valid([]byte(r.stdout)) {
 			t.Errorf("%s: stdout is not JSON", what)
 		}
