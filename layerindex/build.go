@@ -50,7 +50,7 @@ func (c *counter) Read(p []byte) (int, error) {
 // the compression from the first bytes, decodes while taking checkpoints,
 // walks the tar, and checks the blob against the layer's digest, size and
 // diff_id, so an index is only ever made of verified bytes.
-func indexBlob(blob io.Reader, l image.Layer, every int64) (*Index, error) {
+func indexBlob(blob io.Reader, l image.Layer, every int64, tee func(layers.Record) io.WriteCloser) (*Index, error) {
 	if every <= 0 {
 		every = DefaultCheckpointEvery
 	}
@@ -82,7 +82,7 @@ func indexBlob(blob io.Reader, l image.Layer, every int64) (*Index, error) {
 	}
 	tarHash := sha256.New()
 	tr := &counter{r: io.TeeReader(tarStream, tarHash)}
-	if err := walkInto(ix, tr); err != nil {
+	if err := walkInto(ix, tr, tee); err != nil {
 		return nil, err
 	}
 	// Whatever follows the tar's end in the blob (zstd:chunked's skippable
@@ -103,18 +103,20 @@ func indexBlob(blob io.Reader, l image.Layer, every int64) (*Index, error) {
 
 // indexStream indexes an already decompressed and verified tar stream
 // (source.Source.OpenLayer): complete entries, no random access.
-func indexStream(r io.Reader, l image.Layer) (*Index, error) {
+func indexStream(r io.Reader, l image.Layer, tee func(layers.Record) io.WriteCloser) (*Index, error) {
 	ix := &Index{Format: FormatStream, Digest: l.Digest, DiffID: l.DiffID, BlobSize: l.Size}
 	tr := &counter{r: r}
-	if err := walkInto(ix, tr); err != nil {
+	if err := walkInto(ix, tr, tee); err != nil {
 		return nil, err
 	}
 	ix.TarSize = tr.n
 	return ix, nil
 }
 
-func walkInto(ix *Index, r io.Reader) error {
-	_, err := layers.Walk(r, hashAll, func(rec layers.Record) error {
+func walkInto(ix *Index, r io.Reader, tee func(layers.Record) io.WriteCloser) error {
+	opts := hashAll
+	opts.Tee = tee
+	_, err := layers.Walk(r, opts, func(rec layers.Record) error {
 		ix.Entries = append(ix.Entries, Entry{Record: rec})
 		return nil
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/strata-tool/strata/history"
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/layers"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -26,6 +27,12 @@ type Options struct {
 	NoTOC bool
 	// CheckpointEvery spaces gzip checkpoints (0: DefaultCheckpointEvery).
 	CheckpointEvery int64
+	// Tee, when set, is offered the content of every regular file of a
+	// layer read in full to index it (HowBlob, HowStream; not for an index
+	// from the Store or a TOC), so a verb that needs some files' content
+	// gets it in the same pass (layers.WalkOptions.Tee). Called from the
+	// goroutine indexing that layer.
+	Tee func(layer int, rec layers.Record) io.WriteCloser
 }
 
 // How says where a layer's index came from.
@@ -161,7 +168,7 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery)
+		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery, im.tee(i))
 		rc.Close()
 		if err == nil {
 			im.keep(ctx, l, ix)
@@ -176,12 +183,20 @@ func (im *Image) load(ctx context.Context, i int) (*Index, How, error) {
 		return nil, "", err
 	}
 	defer rc.Close()
-	ix, err := indexStream(ctxReader{ctx, rc}, l)
+	ix, err := indexStream(ctxReader{ctx, rc}, l, im.tee(i))
 	if err != nil {
 		return nil, "", err
 	}
 	im.keep(ctx, l, ix)
 	return ix, HowStream, nil
+}
+
+// tee binds Options.Tee to layer i.
+func (im *Image) tee(i int) func(layers.Record) io.WriteCloser {
+	if im.opts.Tee == nil {
+		return nil
+	}
+	return func(r layers.Record) io.WriteCloser { return im.opts.Tee(i, r) }
 }
 
 // cached looks the layer up by blob digest, then by diff_id. An index

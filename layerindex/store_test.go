@@ -19,7 +19,7 @@ import (
 // of every kind the encoding has a flag for.
 func sampleIndex(t *testing.T) *Index {
 	t.Helper()
-	ix, err := indexBlob(bytes.NewReader(ocitest.Gzip(t, ocitest.Tar(t, testFiles()...))), image.Layer{Size: -1}, 256<<10)
+	ix, err := indexBlob(bytes.NewReader(ocitest.Gzip(t, ocitest.Tar(t, testFiles()...))), image.Layer{Size: -1}, 256<<10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,10 @@ type WalkOptions struct {
 	// MaxSparse bounds the bytes of sparse entries hashed in one layer
 	// (their holes are read as zeros); 0 means DefaultMaxSparse.
 	MaxSparse int64
+	// Tee, when set, is offered the content of each regular file that is
+	// hashed: a non-nil writer gets the bytes as they stream past (one
+	// pass for both) and is closed at the file's end, before fn sees it.
+	Tee func(Record) io.WriteCloser
 }
 
 // DefaultMaxSparse is how many bytes of sparse files Walk hashes per layer.
@@ -95,8 +99,20 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 					sparseLeft -= hdr.Size
 				}
 				h := sha256.New()
-				if _, err := io.CopyBuffer(h, tr, buf); err != nil {
+				var w io.Writer = h
+				var tee io.WriteCloser
+				if opts.Tee != nil {
+					if tee = opts.Tee(rec); tee != nil {
+						w = io.MultiWriter(h, tee)
+					}
+				}
+				if _, err := io.CopyBuffer(w, tr, buf); err != nil {
 					return st, fmt.Errorf("read content of %s: %w", rec.Path, err)
+				}
+				if tee != nil {
+					if err := tee.Close(); err != nil {
+						return st, err
+					}
 				}
 				rec.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 			}

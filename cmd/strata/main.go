@@ -91,6 +91,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newCatCmd(a),
 		newExtractCmd(a),
 		newServeCmd(a),
+		newSecretsCmd(a),
 	)
 	return root
 }
