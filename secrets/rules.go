@@ -30,6 +30,9 @@ type rule struct {
 	// multiline rules run on a window of the text after a keyword, not
 	// on the keyword's line.
 	multiline bool
+	// fallback rules name what no format rule recognised: a match whose
+	// secret a format rule found on the same line is left out.
+	fallback bool
 }
 
 var rules = []*rule{
@@ -64,7 +67,7 @@ var rules = []*rule{
 		keywords: []string{"npm_"},
 		re:       regexp.MustCompile(`\b(npm_[A-Za-z0-9]{36})\b`)},
 	{id: "npmrc-auth-token", desc: "npm registry auth token (.npmrc _authToken)",
-		keywords: []string{"_authtoken"}, entropy: 3.0, generic: true,
+		keywords: []string{"_authtoken"}, entropy: 3.0, generic: true, fallback: true,
 		re: regexp.MustCompile(`_authToken\s*=\s*["']?([^\s"']{16,})`)},
 	{id: "private-key", desc: "private key (PEM or OpenSSH)",
 		keywords: []string{"private key-----"}, multiline: true,
@@ -77,7 +80,7 @@ var rules = []*rule{
 		re: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'"<>]{1,64}:([^\s@/'"<>]{3,128})@[A-Za-z0-9.-]+`)},
 	{id: "password-assignment", desc: "password, secret or token assigned a value",
 		keywords: []string{"pass", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key", "auth_key", "credential"},
-		entropy:  3.0, generic: true, group: 2,
+		entropy:  3.0, generic: true, group: 2, fallback: true,
 		re: regexp.MustCompile(`(?i)\b([a-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?))["']?\s*(?:=|:=|:|=>)\s*["']?([^\s"'` + "`" + `,;()<>]{8,128})`)},
 }
 
@@ -137,6 +140,25 @@ func scanText(text []byte) []match {
 					}
 				}
 			}
+		}
+	}
+	return dropFallbacks(out)
+}
+
+// dropFallbacks leaves out a fallback rule's match where a format rule
+// found the same secret on the same line: one secret, one finding.
+func dropFallbacks(ms []match) []match {
+	out := ms[:0]
+	for _, m := range ms {
+		dup := false
+		for _, n := range ms {
+			if m.rule.fallback && !n.rule.fallback && n.line == m.line && strings.Contains(n.secret, m.secret) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, m)
 		}
 	}
 	return out
@@ -232,7 +254,7 @@ func allowed(secret string) bool {
 var (
 	hexHash  = regexp.MustCompile(`^(?:sha(?:1|224|256|384|512):|md5:)?(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})$`)
 	uuid     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	varRef   = regexp.MustCompile(`^\$[A-Za-z_{(]|^%[A-Za-z_(]|^\{\{|^@[A-Za-z_]`)
+	varRef   = regexp.MustCompile(`^\\?\$[A-Za-z_{(]|^%[A-Za-z_(]|^\{\{|^@[A-Za-z_]`)
 	pathLike = regexp.MustCompile(`^(?:/|\./|\.\./|~/|[A-Za-z]:\\)|://`)
 )
 
