@@ -41,21 +41,27 @@ func (p *planner) tree(s *step, root string, c copied) []Placed {
 	if s.dest == "" {
 		prefix = ""
 	}
-	skipped := 0
+	skipped, orphans := 0, 0
 	for _, f := range c.below {
+		if p.orphan(f) {
+			// Below a symlink or file of the same layer: no file system
+			// holds it, and writing it would mean following the link.
+			orphans++
+			continue
+		}
 		rel := strings.TrimPrefix(f.Path, prefix)
 		switch f.Type {
 		case layers.TypeFile, layers.TypeDir, layers.TypeSymlink:
 			out = append(out, p.item(s, root+"/"+rel, f))
 		case layers.TypeHardlink:
+			// A link to a file of the same tree stays a link; to one
+			// elsewhere in the layer, a copy (item); to nothing the layer
+			// holds, nothing.
 			it := p.item(s, root+"/"+rel, f)
-			if strings.HasPrefix(f.Link, prefix) {
-				if t, ok := p.entries[f.Layer][f.Link]; ok && t.Type == layers.TypeFile {
-					it.Entry.Type, it.Entry.Link, it.From = layers.TypeHardlink, root+"/"+strings.TrimPrefix(f.Link, prefix), layerindex.File{}
-				}
-			}
-			if it.Entry.Type == layers.TypeHardlink && it.Entry.Link == f.Link {
-				skipped++ // a link to a file the layer does not hold
+			if t, ok := p.entries[f.Layer][f.Link]; ok && t.Type == layers.TypeFile && strings.HasPrefix(f.Link, prefix) {
+				it.Entry.Type, it.Entry.Link, it.From = layers.TypeHardlink, root+"/"+strings.TrimPrefix(f.Link, prefix), layerindex.File{}
+			} else if it.Entry.Type == layers.TypeHardlink {
+				skipped++
 				continue
 			}
 			out = append(out, it)
@@ -63,10 +69,23 @@ func (p *planner) tree(s *step, root string, c copied) []Placed {
 			skipped++
 		}
 	}
+	if orphans > 0 {
+		s.note(fmt.Sprintf("%d path(s) below a symlink or file of the same layer are left out: no file system holds them", orphans))
+	}
 	if skipped > 0 {
 		s.note(fmt.Sprintf("%d device node(s), FIFO(s) or dangling hardlink(s) below %s cannot be in a build context: left out", skipped, "/"+s.dest))
 	}
 	return out
+}
+
+// orphan: a parent of f in its layer is not a directory.
+func (p *planner) orphan(f layerindex.File) bool {
+	for q := parentOf(f.Path); q != ""; q = parentOf(q) {
+		if e, ok := p.entries[f.Layer][q]; ok && e.Type != layers.TypeDir {
+			return true
+		}
+	}
+	return false
 }
 
 // flags are the step's flags for a context copy: the history's own that

@@ -30,9 +30,11 @@ type rule struct {
 	// multiline rules run on a window of the text after a keyword, not
 	// on the keyword's line.
 	multiline bool
-	// fallback rules name what no format rule recognised: a match whose
-	// secret a format rule found on the same line is left out.
-	fallback bool
+	// fallback ranks rules that name what more specific rules did not
+	// recognise (0: a format rule; 1: a tool's token setting; 2: any
+	// password/secret/token assignment): a match whose secret a rule of
+	// lower rank found on the same line is left out.
+	fallback int
 }
 
 var rules = []*rule{
@@ -67,7 +69,7 @@ var rules = []*rule{
 		keywords: []string{"npm_"},
 		re:       regexp.MustCompile(`\b(npm_[A-Za-z0-9]{36})\b`)},
 	{id: "npmrc-auth-token", desc: "npm registry auth token (.npmrc _authToken)",
-		keywords: []string{"_authtoken"}, entropy: 3.0, generic: true, fallback: true,
+		keywords: []string{"_authtoken"}, entropy: 3.0, generic: true, fallback: 1,
 		re: regexp.MustCompile(`_authToken\s*=\s*["']?([^\s"']{16,})`)},
 	{id: "private-key", desc: "private key (PEM or OpenSSH)",
 		keywords: []string{"private key-----"}, multiline: true,
@@ -80,7 +82,7 @@ var rules = []*rule{
 		re: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'"<>]{1,64}:([^\s@/'"<>]{3,128})@[A-Za-z0-9.-]+`)},
 	{id: "password-assignment", desc: "password, secret or token assigned a value",
 		keywords: []string{"pass", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key", "auth_key", "credential"},
-		entropy:  3.0, generic: true, group: 2, fallback: true,
+		entropy:  3.0, generic: true, group: 2, fallback: 2,
 		re: regexp.MustCompile(`(?i)\b([a-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?))["']?\s*(?:=|:=|:|=>)\s*["']?([^\s"'` + "`" + `,;()<>]{8,128})`)},
 }
 
@@ -145,14 +147,14 @@ func scanText(text []byte) []match {
 	return dropFallbacks(out)
 }
 
-// dropFallbacks leaves out a fallback rule's match where a format rule
-// found the same secret on the same line: one secret, one finding.
+// dropFallbacks leaves out a fallback rule's match where a more specific
+// rule found the same secret on the same line: one secret, one finding.
 func dropFallbacks(ms []match) []match {
 	out := ms[:0]
 	for _, m := range ms {
 		dup := false
 		for _, n := range ms {
-			if m.rule.fallback && !n.rule.fallback && n.line == m.line && strings.Contains(n.secret, m.secret) {
+			if n.rule.fallback < m.rule.fallback && n.line == m.line && strings.Contains(n.secret, m.secret) {
 				dup = true
 				break
 			}
