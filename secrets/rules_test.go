@@ -77,10 +77,10 @@ func TestRules(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"short":       "…(5 chars)",
-		tok(12):       tok(2) + "…(12 chars)",
-		tok(20):       tok(4) + "…(20 chars)",
-		tok(40):       tok(6) + "…(40 chars)",
+		"short": "…(5 chars)",
+		tok(12): tok(2) + "…(12 chars)",
+		tok(20): tok(4) + "…(20 chars)",
+		tok(40): tok(6) + "…(40 chars)",
 		"-----BEGIN RSA PRIVATE KEY-----\n" + tok(80): "-----BEGIN RSA PRIVATE KEY-----…(112 chars)",
 	} {
 		if got := Redact(in); got != want {
