@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // rule finds one kind of secret in text. Keywords gate the (slower)
@@ -117,34 +118,106 @@ type match struct {
 	key string
 }
 
-// scanText runs every rule on text. lower is text in lower case (ASCII),
-// computed once per text.
+// scanText runs every rule on text: one pass finds the rules' keywords
+// (case-insensitive), then each rule runs on the lines holding one.
 func scanText(text []byte) []match {
-	lower := bytes.ToLower(text)
 	var out []match
 	seen := map[string]bool{}
-	for _, r := range rules {
+	done := map[[2]int]bool{} // rule index, line start
+	keywordsOnce.Do(func() { keywords = newKeywordSet() })
+	keywords.each(text, func(ri, at int) {
+		r := rules[ri]
+		start, end := lineAround(text, at, r.multiline)
+		if done[[2]int{ri, start}] {
+			return
+		}
+		done[[2]int{ri, start}] = true
+		for _, m := range r.find(text[start:end]) {
+			m.line = 1 + bytes.Count(text[:start], []byte{'\n'}) + m.line
+			k := r.id + "\x00" + m.secret
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, m)
+			}
+		}
+	})
+	return dropFallbacks(out)
+}
+
+// keywordSet finds every rule keyword in a text in one pass: a bitmap of
+// the keywords' first three bytes (lower case) says where to look closer,
+// so ordinary text costs a table lookup a byte.
+type keywordSet struct {
+	trigram []uint64 // 1<<24 bits
+	byTri   map[uint32][]kwRule
+}
+
+type kwRule struct {
+	kw   string
+	rule int
+}
+
+// keywords is made on first use: its bitmap is 2 MiB, which other verbs
+// need not pay for.
+var (
+	keywords     *keywordSet
+	keywordsOnce sync.Once
+)
+
+func newKeywordSet() *keywordSet {
+	k := &keywordSet{trigram: make([]uint64, 1<<24/64), byTri: map[uint32][]kwRule{}}
+	for ri, r := range rules {
 		for _, kw := range r.keywords {
-			for off := 0; off < len(lower); {
-				i := bytes.Index(lower[off:], []byte(kw))
-				if i < 0 {
-					break
-				}
-				at := off + i
-				start, end := lineAround(text, at, r.multiline)
-				off = max(end, at+len(kw))
-				for _, m := range r.find(text[start:end]) {
-					m.line = 1 + bytes.Count(text[:start], []byte{'\n'}) + m.line
-					k := r.id + "\x00" + m.secret
-					if !seen[k] {
-						seen[k] = true
-						out = append(out, m)
-					}
-				}
+			t := uint32(kw[0])<<16 | uint32(kw[1])<<8 | uint32(kw[2])
+			k.trigram[t/64] |= 1 << (t % 64)
+			k.byTri[t] = append(k.byTri[t], kwRule{kw, ri})
+		}
+	}
+	return k
+}
+
+var lowerTab = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] = byte(i) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// each calls fn(rule index, offset) for every keyword occurrence.
+func (k *keywordSet) each(text []byte, fn func(rule, at int)) {
+	if len(text) < 3 {
+		return
+	}
+	t := uint32(lowerTab[text[0]])<<8 | uint32(lowerTab[text[1]])
+	for i := 2; i < len(text); i++ {
+		t = (t<<8 | uint32(lowerTab[text[i]])) & 0xffffff
+		if k.trigram[t/64]&(1<<(t%64)) == 0 {
+			continue
+		}
+		at := i - 2
+		for _, c := range k.byTri[t] {
+			if hasPrefixFold(text[at:], c.kw) {
+				fn(c.rule, at)
 			}
 		}
 	}
-	return dropFallbacks(out)
+}
+
+// hasPrefixFold: b starts with the lower-case keyword kw, ignoring ASCII
+// case.
+func hasPrefixFold(b []byte, kw string) bool {
+	if len(b) < len(kw) {
+		return false
+	}
+	for i := 0; i < len(kw); i++ {
+		if lowerTab[b[i]] != kw[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // dropFallbacks leaves out a fallback rule's match where a more specific
