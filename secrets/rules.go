@@ -31,6 +31,14 @@ type rule struct {
 	// multiline rules run on a window of the text after a keyword, not
 	// on the keyword's line.
 	multiline bool
+	// word rules run on the keyword's word and what follows it on its
+	// line (at most 512 bytes), not on the whole line: their keywords are
+	// common, and a long line would be matched again for each.
+	word bool
+	// needs lists bytes the text a rule runs on must hold one of (an
+	// assignment's = or :, a URL password's @): a cheap test before the
+	// expression.
+	needs string
 	// fallback ranks rules that name what more specific rules did not
 	// recognise (0: a format rule; 1: a tool's token setting; 2: any
 	// password/secret/token assignment): a match whose secret a rule of
@@ -43,7 +51,7 @@ var rules = []*rule{
 		keywords: []string{"akia", "asia", "abia", "acca"},
 		re:       regexp.MustCompile(`\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b`)},
 	{id: "aws-secret-access-key", desc: "AWS secret access key",
-		keywords: []string{"aws"}, entropy: 4.0,
+		keywords: []string{"aws"}, entropy: 4.0, word: true, needs: "=:",
 		re: regexp.MustCompile(`(?i)aws[a-z0-9_.-]{0,25}?(?:secret|sk)[a-z0-9_.-]{0,20}["']?\s*(?:=|:=|:|=>)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`)},
 	{id: "github-token", desc: "GitHub token (classic)",
 		keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
@@ -70,7 +78,7 @@ var rules = []*rule{
 		keywords: []string{"npm_"},
 		re:       regexp.MustCompile(`\b(npm_[A-Za-z0-9]{36})\b`)},
 	{id: "npmrc-auth-token", desc: "npm registry auth token (.npmrc _authToken)",
-		keywords: []string{"_authtoken"}, entropy: 3.0, generic: true, fallback: 1,
+		keywords: []string{"_authtoken"}, entropy: 3.0, generic: true, fallback: 1, word: true, needs: "=",
 		re: regexp.MustCompile(`_authToken\s*=\s*["']?([^\s"']{16,})`)},
 	{id: "private-key", desc: "private key (PEM or OpenSSH)",
 		keywords: []string{"private key-----"}, multiline: true,
@@ -79,11 +87,11 @@ var rules = []*rule{
 		keywords: []string{`"auth"`}, check: dockerAuth,
 		re: regexp.MustCompile(`"auth"\s*:\s*"([A-Za-z0-9+/]{6,}={0,2})"`)},
 	{id: "url-password", desc: "URL with a password",
-		keywords: []string{"://"}, generic: true,
+		keywords: []string{"://"}, generic: true, word: true, needs: "@",
 		re: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'"<>]{1,64}:([^\s@/'"<>]{3,128})@[A-Za-z0-9.-]+`)},
 	{id: "password-assignment", desc: "password, secret or token assigned a value",
 		keywords: []string{"pass", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key", "auth_key", "credential"},
-		entropy:  3.0, generic: true, group: 2, fallback: 2,
+		entropy:  3.0, generic: true, group: 2, fallback: 2, word: true, needs: "=:",
 		re: regexp.MustCompile(`(?i)\b([a-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?))["']?\s*(?:=|:=|:|=>)\s*["']?([^\s"'` + "`" + `,;()<>]{8,128})`)},
 }
 
@@ -124,16 +132,25 @@ func scanText(text []byte) []match {
 	var out []match
 	seen := map[string]bool{}
 	done := map[[2]int]bool{} // rule index, line start
+	// Hits come in text order: lines are counted as the hits advance.
+	counted, lines := 0, 0
 	keywordsOnce.Do(func() { keywords = newKeywordSet() })
 	keywords.each(text, func(ri, at int) {
 		r := rules[ri]
 		start, end := lineAround(text, at, r.multiline)
+		if r.word {
+			start, end = wordAround(text, start, at, end)
+		}
 		if done[[2]int{ri, start}] {
 			return
 		}
 		done[[2]int{ri, start}] = true
+		if start >= counted {
+			lines += bytes.Count(text[counted:start], []byte{'\n'})
+			counted = start
+		}
 		for _, m := range r.find(text[start:end]) {
-			m.line = 1 + bytes.Count(text[:start], []byte{'\n'}) + m.line
+			m.line = 1 + lines + m.line
 			k := r.id + "\x00" + m.secret
 			if !seen[k] {
 				seen[k] = true
@@ -239,6 +256,20 @@ func dropFallbacks(ms []match) []match {
 	return out
 }
 
+// wordAround narrows a line to the word holding the keyword at at (back
+// over name and scheme characters) and at most 512 bytes after it.
+func wordAround(text []byte, lineStart, at, lineEnd int) (int, int) {
+	start := at
+	for start > lineStart && wordByte(text[start-1]) {
+		start--
+	}
+	return start, min(lineEnd, at+512)
+}
+
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == '+'
+}
+
 // lineAround bounds the line holding at, or for a multiline rule a window
 // from that line's start on.
 func lineAround(text []byte, at int, multi bool) (int, int) {
@@ -256,6 +287,9 @@ func lineAround(text []byte, at int, multi bool) (int, int) {
 // find runs the rule's expression on a piece of text; line is the
 // 0-based line of the match within it.
 func (r *rule) find(s []byte) []match {
+	if r.needs != "" && bytes.IndexAny(s, r.needs) < 0 {
+		return nil
+	}
 	var out []match
 	g := r.group
 	if g == 0 {
