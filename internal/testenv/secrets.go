@@ -170,7 +170,7 @@ func SecretsImages(t testing.TB) *SecretsCorpus {
 		ref := reg + "/strata-test/secrets:" + tag + "-" + b
 		archive := filepath.Join(dir, b+".tar")
 		if _, err := os.Stat(archive); err != nil || !registryHas(reg, "strata-test/secrets", tag+"-"+b) {
-			buildCorpus(t, b, ref, archive, ctx, buildArg, annotation)
+			buildImage(t, b, ref, archive, ctx, []string{buildArg}, annotation)
 		}
 		sc.Refs[b] = map[string]string{"registry": ref, "archive": archive}
 	}
@@ -198,9 +198,20 @@ func corpusContext(t testing.TB, files map[string]string) string {
 	return dir
 }
 
-func buildCorpus(t testing.TB, builder, ref, archive, ctx, buildArg, annotation string) {
+// buildImage builds ctx with one real builder — the classic builder in
+// dockerd, BuildKit through buildctl (with a max-mode provenance
+// attestation), buildah with --layers — pushes it as ref and writes an
+// archive of it (docker save, BuildKit's OCI tarball, buildah's
+// oci-archive). An annotation ("k=v", may be empty) goes on the manifest
+// where the builder can put one.
+func buildImage(t testing.TB, builder, ref, archive, ctx string, buildArgs []string, annotation string) {
 	t.Helper()
 	tmp := archive + ".tmp"
+	var dargs, bargs []string
+	for _, a := range buildArgs {
+		dargs = append(dargs, "--build-arg", a)
+		bargs = append(bargs, "--opt", "build-arg:"+a)
+	}
 	switch builder {
 	case "classic":
 		host := Service(t, "STRATA_TEST_DOCKER_HOST")
@@ -209,7 +220,7 @@ func buildCorpus(t testing.TB, builder, ref, archive, ctx, buildArg, annotation 
 			docker = "/usr/local/bin/docker"
 		}
 		env := []string{"DOCKER_HOST=" + host, "DOCKER_BUILDKIT=0"}
-		runEnv(t, env, docker, "build", "-q", "--build-arg", buildArg, "-t", ref, ctx)
+		runEnv(t, env, docker, append(append([]string{"build", "-q"}, dargs...), "-t", ref, ctx)...)
 		runEnv(t, env, docker, "push", "-q", ref)
 		runEnv(t, env, docker, "save", "-o", tmp, ref)
 	case "buildkit":
@@ -218,13 +229,21 @@ func buildCorpus(t testing.TB, builder, ref, archive, ctx, buildArg, annotation 
 		if buildctl == "" {
 			buildctl = "buildctl"
 		}
-		run(t, buildctl, "--addr", bk, "build", "--progress=quiet", "--frontend", "dockerfile.v0",
-			"--local", "context="+ctx, "--local", "dockerfile="+ctx, "--opt", "build-arg:"+buildArg, "--opt", "attest:provenance=mode=max",
-			"--output", "type=image,name="+ref+",push=true,registry.insecure=true,annotation."+annotation,
-			"--output", "type=oci,name="+ref+",dest="+tmp+",annotation."+annotation)
+		ann := ""
+		if annotation != "" {
+			ann = ",annotation." + annotation
+		}
+		args := append([]string{"--addr", bk, "build", "--progress=quiet", "--frontend", "dockerfile.v0",
+			"--local", "context=" + ctx, "--local", "dockerfile=" + ctx, "--opt", "attest:provenance=mode=max"}, bargs...)
+		run(t, buildctl, append(args, "--output", "type=image,name="+ref+",push=true,registry.insecure=true"+ann,
+			"--output", "type=oci,name="+ref+",dest="+tmp+ann)...)
 	case "buildah":
 		Service(t, "CONTAINERS_STORAGE_CONF")
-		run(t, "buildah", "bud", "-q", "--layers", "--network=none", "--build-arg", buildArg, "--annotation", annotation, "-t", ref, ctx)
+		args := append([]string{"bud", "-q", "--layers", "--network=none"}, dargs...)
+		if annotation != "" {
+			args = append(args, "--annotation", annotation)
+		}
+		run(t, "buildah", append(args, "-t", ref, ctx)...)
 		run(t, "buildah", "push", "-q", "--tls-verify=false", ref, "docker://"+ref)
 		run(t, "buildah", "push", "-q", ref, "oci-archive:"+tmp)
 		run(t, "buildah", "rmi", "-f", ref)
