@@ -89,7 +89,8 @@ type Placed struct {
 	root bool
 }
 
-// Recover plans the build context of the steps res renders below FROM,
+// Recover plans the build context of the steps res (dockerfile.Outline or
+// Render) puts below FROM,
 // reading the layers of its COPY/ADD steps (indexed through im, so a
 // cached index costs nothing) and the content of heredoc files only.
 func Recover(ctx context.Context, im *layerindex.Image, res *dockerfile.Result, opts Options) (*Plan, error) {

@@ -146,12 +146,7 @@ func (r *renderer) render() *Result {
 	r.argDeclared = map[string]bool{}
 	for i, h := range img.History {
 		in := r.ins[i]
-		rec := Record{Step: i + 1, Line: in.Line(), CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer,
-			Builder: string(in.Builder), Parsed: in, Confidence: string(in.Confidence), InBase: i < r.start}
-		if h.Layer >= 0 && h.Layer < len(img.Layers) {
-			l := img.Layers[h.Layer]
-			rec.Layer = &LayerRef{Index: h.Layer, Digest: l.Digest, DiffID: l.DiffID, Size: l.Size}
-		}
+		rec := r.record(i, h)
 		if i < r.start {
 			r.track(i, in)
 			recs[i] = rec
@@ -191,6 +186,32 @@ func (r *renderer) prelude() {
 	r.recoveredNotes(rec)
 	r.line("COPY " + r.flags(history.Instruction{Keyword: "COPY", Flags: rec.Flags}) + pathArgs(rec.Sources, rec.Dest))
 	r.guard(before, "COPY", 0, "COPY "+strings.Join(rec.Sources, " ")+" "+rec.Dest)
+}
+
+// Outline is Render without the text: the FROM answer and one record per
+// history entry (Dockerfile fields empty), for callers that need to know
+// which steps fall below FROM and how each was read (package
+// buildcontext) before rendering with what they found.
+func Outline(img *image.Image, opts Options) *Result {
+	r := &renderer{img: img, ins: history.TranslateAll(img), opts: opts}
+	r.chooseFrom()
+	recs := make([]Record, len(img.History))
+	for i, h := range img.History {
+		recs[i] = r.record(i, h)
+	}
+	return &Result{From: r.from, Records: recs}
+}
+
+// record is entry i as read, without its Dockerfile text.
+func (r *renderer) record(i int, h image.HistoryEntry) Record {
+	in := r.ins[i]
+	rec := Record{Step: i + 1, Line: in.Line(), CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer,
+		Builder: string(in.Builder), Parsed: in, Confidence: string(in.Confidence), InBase: i < r.start}
+	if h.Layer >= 0 && h.Layer < len(r.img.Layers) {
+		l := r.img.Layers[h.Layer]
+		rec.Layer = &LayerRef{Index: h.Layer, Digest: l.Digest, DiffID: l.DiffID, Size: l.Size}
+	}
+	return rec
 }
 
 // line writes one line of the Dockerfile. An instruction on one line that

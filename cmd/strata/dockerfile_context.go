@@ -61,7 +61,7 @@ func (a *app) runDeep(cmd *cobra.Command, ref string, fl deepFlags, warn func(st
 		}
 	}
 	opts := dockerfile.Options{Layers: fl.layers, Base: a.fromBase(ctx, img, prov, warn)}
-	plan, err := buildcontext.Recover(ctx, im, dockerfile.Render(img, opts), buildcontext.Options{PreserveSpecial: fl.special, Provenance: recorded})
+	plan, err := buildcontext.Recover(ctx, im, dockerfile.Outline(img, opts), buildcontext.Options{PreserveSpecial: fl.special, Provenance: recorded})
 	if err != nil {
 		return err
 	}
