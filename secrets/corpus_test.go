@@ -56,7 +56,6 @@ func metadataText(img *image.Image, prov *provenance.Provenance) map[string]stri
 type corpusScore struct {
 	builder, from                     string
 	expected, found, findings, falseP int
-	missed, wrong                     []string
 }
 
 // TestPlantedSecretsCorpus: the corpus image, built by the classic

@@ -95,16 +95,6 @@ var rules = []*rule{
 		re: regexp.MustCompile(`(?i)\b([a-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?))["']?\s*(?:=|:=|:|=>)\s*["']?([^\s"'` + "`" + `,;()<>]{8,128})`)},
 }
 
-// ruleByID finds a rule.
-func ruleByID(id string) *rule {
-	for _, r := range rules {
-		if r.id == id {
-			return r
-		}
-	}
-	return nil
-}
-
 // Rules lists the rule IDs and what each finds.
 func Rules() map[string]string {
 	out := map[string]string{}
@@ -287,7 +277,7 @@ func lineAround(text []byte, at int, multi bool) (int, int) {
 // find runs the rule's expression on a piece of text; line is the
 // 0-based line of the match within it.
 func (r *rule) find(s []byte) []match {
-	if r.needs != "" && bytes.IndexAny(s, r.needs) < 0 {
+	if r.needs != "" && !bytes.ContainsAny(s, r.needs) {
 		return nil
 	}
 	var out []match
