@@ -217,11 +217,11 @@ func roundTripTable(rows []roundTrip) string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-20s %-15s %-9s %-7s %-16s %s\n", "BUILDER", "FROM", "REBUILD", "IMAGES", "IDENTICAL(diff)", "IDENTICAL(tar)")
+	fmt.Fprintf(&b, "%-20s %-15s %-17s %-7s %-16s %s\n", "BUILDER", "FROM", "REBUILD", "IMAGES", "IDENTICAL(diff)", "IDENTICAL(tar)")
 	for _, k := range keys {
 		builder, from, _ := strings.Cut(k, "\t")
 		c := cells[k]
-		fmt.Fprintf(&b, "%-20s %-15s %-9s %-7d %-16d %d\n", builder, from, family(builder), c.n, c.strata, c.oracle)
+		fmt.Fprintf(&b, "%-20s %-15s %-17s %-7d %-16d %d\n", builder, from, family(builder), c.n, c.strata, c.oracle)
 	}
 	for _, d := range diffs {
 		b.WriteString(d + "\n")
