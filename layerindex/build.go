@@ -80,8 +80,14 @@ func indexBlob(blob io.Reader, l image.Layer, every int64, tee func(layers.Recor
 	default:
 		return nil, errNotIndexable
 	}
-	tarHash := sha256.New()
-	tr := &counter{r: io.TeeReader(tarStream, tarHash)}
+	// An uncompressed blob is its tar: its digest is its diff_id, and
+	// hashing the same bytes twice would cost a second pass's worth.
+	var tarHash hash.Hash
+	tr := &counter{r: tarStream}
+	if ix.Format != FormatTar {
+		tarHash = sha256.New()
+		tr.r = io.TeeReader(tarStream, tarHash)
+	}
 	if err := walkInto(ix, tr, tee); err != nil {
 		return nil, err
 	}
@@ -91,7 +97,11 @@ func indexBlob(blob io.Reader, l image.Layer, every int64, tee func(layers.Recor
 		return nil, fmt.Errorf("read blob to its end: %w", err)
 	}
 	ix.BlobSize, ix.TarSize = cr.n, tr.n
-	ix.Digest, ix.DiffID = sum(blobHash), sum(tarHash)
+	ix.Digest = sum(blobHash)
+	ix.DiffID = ix.Digest
+	if tarHash != nil {
+		ix.DiffID = sum(tarHash)
+	}
 	if err := verify(ix, l); err != nil {
 		return nil, err
 	}
