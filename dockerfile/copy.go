@@ -15,6 +15,10 @@ var heredocTokRe = regexp.MustCompile(`^<<-?(["']?)([A-Za-z_][A-Za-z0-9_]*)(["']
 // the source becomes a placeholder named after the hash, with a comment
 // saying so; the line still parses and shows where the files went.
 func (r *renderer) copyAdd(i int, in history.Instruction) {
+	if rec, ok := r.recovered(i); ok && (len(rec.Sources) > 0 || len(rec.Heredocs) > 0) {
+		r.copyRecovered(in, rec)
+		return
+	}
 	kw := in.Keyword
 	flags := r.flags(in)
 	if in.ContentHash != "" {

@@ -19,6 +19,9 @@ func (r *renderer) entry(i int, in history.Instruction, h image.HistoryEntry) {
 	if in.Confidence == history.Guess && in.Note != "" {
 		r.line("# guessed: " + oneLine(in.Note))
 	}
+	if rec, ok := r.recovered(i); ok {
+		r.recoveredNotes(rec)
+	}
 	final := r.last[in.Keyword] == i
 	switch in.Keyword {
 	case "RUN":
@@ -249,9 +252,11 @@ func (r *renderer) run(i int, in history.Instruction) {
 		r.line("# RUN <<EOF … : the heredoc body ran as a file and the history did not record it: " + oneLine(in.Raw))
 	case in.ExecForm:
 		r.line(prefix + jsonArray(in.Argv))
-	case len(in.Shell) > 0 && !equal(in.Shell, r.shell) && in.Builder != history.Buildah:
+	case len(in.Shell) > 0 && !equal(in.Shell, r.shell) && in.Builder != history.Buildah && !(in.Builder == history.Classic && r.buildahTop()):
 		// The entry ran under a shell the Dockerfile above does not set:
-		// spell it out so the same program runs.
+		// spell it out so the same program runs. buildah writes /bin/sh
+		// -c whatever SHELL says (and its one-commit entries look like
+		// the classic builder's), so its text says nothing of the shell.
 		r.line(prefix + jsonArray(append(append([]string{}, in.Shell...), in.Args)))
 	default:
 		r.line(runLines(prefix, in.Args, r.shell))

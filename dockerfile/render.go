@@ -22,6 +22,9 @@ type Options struct {
 	Base *lineage.Base
 	// Layers annotates each instruction with the layer it made.
 	Layers bool
+	// Recovered is what the layers tell about steps, by history entry
+	// index (package buildcontext; strata dockerfile --deep/--context).
+	Recovered map[int]Recovered
 }
 
 // Result is a rendered Dockerfile with one record per history entry.
@@ -113,8 +116,8 @@ type renderer struct {
 	// nodes counts the instructions the guarded steps hold.
 	nodes int
 	// implied counts the ARG lines the entry being rendered declared
-	// for the build args its RUN recorded.
-	implied int
+	// for the build args its RUN recorded; at is that entry's index.
+	implied, at int
 	// before holds, for images kaniko built, the last entry of each
 	// keyword below kaniko's first entry (see scan).
 	before    map[string]history.Instruction
@@ -137,17 +140,13 @@ func (r *renderer) render() *Result {
 		r.longComment(c)
 	}
 	r.fromLine()
+	r.prelude()
 
 	recs := make([]Record, len(img.History))
 	r.argDeclared = map[string]bool{}
 	for i, h := range img.History {
 		in := r.ins[i]
-		rec := Record{Step: i + 1, Line: in.Line(), CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer,
-			Builder: string(in.Builder), Parsed: in, Confidence: string(in.Confidence), InBase: i < r.start}
-		if h.Layer >= 0 && h.Layer < len(img.Layers) {
-			l := img.Layers[h.Layer]
-			rec.Layer = &LayerRef{Index: h.Layer, Digest: l.Digest, DiffID: l.DiffID, Size: l.Size}
-		}
+		rec := r.record(i, h)
 		if i < r.start {
 			r.track(i, in)
 			recs[i] = rec
@@ -157,7 +156,7 @@ func (r *renderer) render() *Result {
 		if r.opts.Layers {
 			r.layerNote(h)
 		}
-		r.implied = 0
+		r.implied, r.at = 0, i
 		r.entry(i, in, h)
 		r.guard(before, r.stands(in, h), r.implied, in.Raw)
 		// Only this entry's text is copied: copying the whole buffer per
@@ -171,6 +170,48 @@ func (r *renderer) render() *Result {
 		res.Notes = append(res.Notes, "a strata bug, please report: "+err.Error())
 	}
 	return res
+}
+
+// Prelude is the key of Options.Recovered for a COPY written right below
+// FROM: files no step of the history accounts for (a squash dropped the
+// steps that made them), recovered from the layers.
+const Prelude = -1
+
+func (r *renderer) prelude() {
+	rec, ok := r.opts.Recovered[Prelude]
+	if !ok || len(rec.Sources) == 0 || rec.Dest == "" {
+		return
+	}
+	before := r.b.Len()
+	r.recoveredNotes(rec)
+	r.line("COPY " + r.flags(history.Instruction{Keyword: "COPY", Flags: rec.Flags}) + pathArgs(rec.Sources, rec.Dest))
+	r.guard(before, "COPY", 0, "COPY "+strings.Join(rec.Sources, " ")+" "+rec.Dest)
+}
+
+// Outline is Render without the text: the FROM answer and one record per
+// history entry (Dockerfile fields empty), for callers that need to know
+// which steps fall below FROM and how each was read (package
+// buildcontext) before rendering with what they found.
+func Outline(img *image.Image, opts Options) *Result {
+	r := &renderer{img: img, ins: history.TranslateAll(img), opts: opts}
+	r.chooseFrom()
+	recs := make([]Record, len(img.History))
+	for i, h := range img.History {
+		recs[i] = r.record(i, h)
+	}
+	return &Result{From: r.from, Records: recs}
+}
+
+// record is entry i as read, without its Dockerfile text.
+func (r *renderer) record(i int, h image.HistoryEntry) Record {
+	in := r.ins[i]
+	rec := Record{Step: i + 1, Line: in.Line(), CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer,
+		Builder: string(in.Builder), Parsed: in, Confidence: string(in.Confidence), InBase: i < r.start}
+	if h.Layer >= 0 && h.Layer < len(r.img.Layers) {
+		l := r.img.Layers[h.Layer]
+		rec.Layer = &LayerRef{Index: h.Layer, Digest: l.Digest, DiffID: l.DiffID, Size: l.Size}
+	}
+	return rec
 }
 
 // line writes one line of the Dockerfile. An instruction on one line that
@@ -212,6 +253,9 @@ func (r *renderer) guard(offset int, kw string, implied int, raw string) {
 func (r *renderer) stands(in history.Instruction, h image.HistoryEntry) string {
 	switch {
 	case in.IsStep():
+		if rec, ok := r.opts.Recovered[r.at]; ok && rec.Keyword != "" {
+			return rec.Keyword
+		}
 		return in.Keyword
 	case h.Layer == 0 && r.from.Kind == "scratch" && (in.Builder == history.BaseRootFS || in.Builder == history.Apko):
 		return "ADD"

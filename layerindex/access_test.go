@@ -124,21 +124,32 @@ func TestRandomAccessEveryCompression(t *testing.T) {
 			if checked != 120 {
 				t.Fatalf("checked %d files", checked)
 			}
-			// All 120 at once: more than rangeFilesMax, so one stream.
+			body := map[string][]byte{}
+			for _, m := range members[1:] {
+				body[layers.CleanPath(m.Name)] = m.Body
+			}
 			n := 0
-			err = im.ReadFiles(context.Background(), fs.Under("data")[1:], func(f File, r io.Reader) error {
+			check := func(f File, r io.Reader) error {
 				b, err := io.ReadAll(r)
 				if err != nil {
 					return err
 				}
-				if int64(len(b)) != f.Size {
-					return fmt.Errorf("%s: %d bytes", f.Path, len(b))
+				if !bytes.Equal(b, body[f.Path]) {
+					return fmt.Errorf("%s: %d bytes that differ from the %d written", f.Path, len(b), len(body[f.Path]))
 				}
 				n++
 				return nil
-			})
-			if err != nil || n != 120 {
+			}
+			// All 120 at once: more than rangeFilesMax, so in runs (one
+			// here: the files lie close together).
+			if err := im.ReadFiles(context.Background(), fs.Under("data")[1:], check); err != nil || n != 120 {
 				t.Fatalf("ReadFiles: %d files, %v", n, err)
+			}
+			// Every 40th, out of order: runs of one file each, MBs apart.
+			all := fs.Under("data")[1:]
+			n = 0
+			if err := im.readRuns(context.Background(), 0, []File{all[80], all[0], all[119], all[40]}, check); err != nil || n != 4 {
+				t.Fatalf("readRuns: %d files, %v", n, err)
 			}
 		})
 	}

@@ -222,6 +222,12 @@ func (im *Image) cached(ctx context.Context, l image.Layer, lean bool) *Index {
 			continue
 		}
 		if key == l.Digest && ix.Digest != l.Digest {
+			if _, ranged := im.src.(source.BlobRanger); ranged && key == l.DiffID {
+				// The entries another compression of this layer left
+				// under its diff_id, which is this uncompressed blob's
+				// digest: index the blob itself once, for range reads.
+				continue
+			}
 			ix = ix.entriesOnly()
 		}
 		return leanIf(ix, lean)
@@ -241,9 +247,18 @@ func (im *Image) keep(ctx context.Context, l image.Layer, ix *Index) {
 	if l.Digest != "" && ix.Digest == l.Digest {
 		_ = s.Put(ctx, l.Digest, ix)
 	}
-	if l.DiffID != "" && l.DiffID != l.Digest && !ix.FromTOC {
+	if l.DiffID != "" && l.DiffID != l.Digest && !ix.FromTOC && !fullAt(ctx, s, l.DiffID) {
 		_ = s.Put(ctx, l.DiffID, ix.entriesOnly())
 	}
+}
+
+// fullAt reports whether the store already holds, under the diff_id, the
+// full index of the uncompressed blob of that digest (a docker save or an
+// uncompressed layout keeps layers so): entries alone must not replace it,
+// or its range reads are lost for every later run.
+func fullAt(ctx context.Context, s Store, diffID string) bool {
+	ix, err := s.Get(ctx, diffID)
+	return err == nil && ix.Digest == diffID && ix.HasContent()
 }
 
 // ctxReader stops a long local read (a layer in a file) when the context is

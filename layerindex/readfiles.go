@@ -17,9 +17,11 @@ import (
 const rangeFilesMax = 64
 
 // ReadFiles calls fn with the verified content of each regular file, layer
-// by layer: a few files by range reads where the source and index allow,
-// otherwise one stream of the layer for all of its files. fn must read the
-// reader to its end (the check happens there).
+// by layer: where the source and index allow range reads, a few files one
+// range each and many in runs of nearby files (one range and one decoding
+// per run, so the bytes read follow the files wanted); otherwise one stream
+// of the layer for all of its files. fn must read the reader to its end
+// (the check happens there).
 func (im *Image) ReadFiles(ctx context.Context, files []File, fn func(File, io.Reader) error) error {
 	byLayer := map[int][]File{}
 	for _, f := range files {
@@ -36,9 +38,12 @@ func (im *Image) ReadFiles(ctx context.Context, files []File, fn func(File, io.R
 	for _, l := range order {
 		group := byLayer[l]
 		var err error
-		if len(group) <= rangeFilesMax && im.randomAccess(l) {
+		switch {
+		case len(group) <= rangeFilesMax && im.randomAccess(l):
 			err = im.readEach(ctx, group, fn)
-		} else {
+		case im.randomAccess(l) && runnable(group):
+			err = im.readRuns(ctx, l, group, fn)
+		default:
 			err = im.readStream(ctx, l, group, fn)
 		}
 		if err != nil {

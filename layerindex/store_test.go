@@ -176,3 +176,30 @@ func TestDirStoreEvicts(t *testing.T) {
 		t.Fatalf("kept %v, want [0 3] (1 and 2 were least recently used)", kept)
 	}
 }
+
+// TestStoreKeepsUncompressedIndex: an uncompressed layer's blob digest is
+// its diff_id, the key under which a gzip copy of the same layer leaves
+// its entries. Whichever copy is read first, the uncompressed layer ends
+// up with its full index (range reads), and the gzip copy keeps its own.
+func TestStoreKeepsUncompressedIndex(t *testing.T) {
+	tarball := ocitest.Tar(t, testFiles()...)
+	plain := ocitest.Layout(t, t.TempDir(), []ocitest.Layer{{Blob: tarball, Tar: tarball, MediaType: "application/vnd.oci.image.layer.v1.tar"}})
+	gz := ocitest.Layout(t, t.TempDir(), []ocitest.Layer{ocitest.GzipLayer(t, tarball)})
+	for _, order := range [][]string{{plain, gz}, {gz, plain}} {
+		store, err := NewDirStore(t.TempDir(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range append(order, plain, gz) {
+			openTest(t, dir, Options{Store: store})
+		}
+		im := openTest(t, plain, Options{Store: store})
+		if ix := im.Layer(0); im.How(0) != HowCache || !ix.HasContent() || ix.Format != FormatTar || !im.randomAccess(0) {
+			t.Errorf("uncompressed layer, %s read first: how %s, format %s: no range reads", order[0], im.How(0), ix.Format)
+		}
+		im = openTest(t, gz, Options{Store: store})
+		if ix := im.Layer(0); im.How(0) != HowCache || len(ix.Entries) == 0 {
+			t.Errorf("gzip copy, %s read first: how %s", order[0], im.How(0))
+		}
+	}
+}

@@ -103,8 +103,9 @@ func stepFooter(w io.Writer, used map[int]bool, steps map[int]string) error {
 	return nil
 }
 
+// stepCell is a 1-based step number, "-" where there is none.
 func stepCell(n int) string {
-	if n == 0 {
+	if n <= 0 {
 		return "-"
 	}
 	return fmt.Sprint(n)
