@@ -95,6 +95,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newPackagesCmd(a),
 		newReferrersCmd(a),
 		newWasteCmd(a),
+		newExploreCmd(a),
 	)
 	return root
 }
