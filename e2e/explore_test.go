@@ -182,3 +182,34 @@ func rightPane(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Compare mode: the child image the classic builder built FROM parent,
+// against the parent: the parent's chain is shared and folded; the child's
+// own step wrote /etc/strata/child and rewrote /etc/strata/role.
+func TestExploreCompareInTmux(t *testing.T) {
+	var parent, child string
+	for _, b := range testenv.BuiltImages(t) {
+		if b.Builder == "classic" && b.Name == "parent" {
+			parent = b.Refs["docker-archive"]
+		}
+		if b.Builder == "classic" && b.Name == "child" {
+			child = b.Refs["registry"]
+		}
+	}
+	if parent == "" || child == "" {
+		t.Fatal("no classic parent archive / child registry image in images.json")
+	}
+	bin := buildStrata(t, t.TempDir())
+	tm := newTerm(t)
+	end := tm.session(bin, 0, parent, child)
+	s := tm.waitFor("/etc/strata/child", 20*time.Second, "shared chain: 3 layers", "Layers: 3 shared", "/etc/strata/role")
+	t.Logf("compare:\n%s", s)
+	tm.keys("/")
+	tm.text("child")
+	s = tm.waitFor("Filter: child", 5*time.Second)
+	if strings.Contains(s, "/etc/strata/role") {
+		t.Errorf("the filter left /etc/strata/role:\n%s", s)
+	}
+	tm.keys("Enter", "q")
+	end()
+}
