@@ -132,6 +132,7 @@ func TestExploreHostileTextInTmux(t *testing.T) {
 	tm := newTerm(t)
 	end := tm.session(bin, 0, layout)
 	s := tm.waitFor(" paths", 10*time.Second, `\x1b]0;pwned-by-name\x07t`, `evil\u202etxt.exe`, `RUN echo \x1b]0;pwned-by-histo`)
+	t.Logf("hostile image:\n%s", s)
 	tm.keys("Tab", "/")
 	tm.text("etc/view")
 	tm.keys("Enter", "Down", "v")
