@@ -154,7 +154,7 @@ def strata_run(src, cold):
 
 def dive_run():
     t0, pid = start([dive, "--source", "docker-archive", tar], {"TERM": "xterm-256color"})
-    t1, _ = poll(lambda s: "Current Layer Contents" in s and "Cmp" in s, timeout=300)
+    t1, _ = poll(lambda s: "Current Layer Contents" in s and "Filetree" in s, timeout=300)
     r = {"paint": t1 - t0, "full": t1 - t0}
     tmux("send-keys", "-t", "b", "Tab")
     time.sleep(1)

@@ -44,6 +44,7 @@ func newTerm(t *testing.T, env ...string) *term {
 	tm.tmux(args...)
 	t.Cleanup(func() {
 		_ = exec.Command("tmux", "-L", tm.socket, "kill-server").Run()
+		_ = os.Remove(filepath.Join(os.TempDir(), fmt.Sprintf("tmux-%d", os.Getuid()), tm.socket))
 		// What still runs in the pane ends on the hang-up; give it a
 		// moment before its HOME goes.
 		time.Sleep(200 * time.Millisecond)

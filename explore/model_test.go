@@ -336,3 +336,37 @@ func writeFile(t *testing.T, p, s string) {
 		t.Fatal(err)
 	}
 }
+
+// The waste overlay lists what the single test image wastes (step 11 of
+// testdata/builders/single deletes /tmp/junk and /app/keep.txt that steps
+// 10 made) and Enter jumps to the step that caused it, the path under the
+// cursor marked removed.
+func TestWasteOverlayJumpsToTheCause(t *testing.T) {
+	var ref string
+	for _, b := range testenv.BuiltImages(t) {
+		if b.Name == "single" && b.Builder == "classic" {
+			ref = b.Refs["docker-archive"]
+		}
+	}
+	if ref == "" {
+		t.Fatal("no classic-built single image in images.json")
+	}
+	m := openModel(t, ref, &waste.Base{Known: true, Name: "scratch"})
+	press(m, "w")
+	s := screen(m)
+	if !strings.Contains(s, "step 11  deleted") || !strings.Contains(s, "fix: remove the files in the same RUN") {
+		t.Fatalf("waste overlay:\n%s", s)
+	}
+	press(m, "enter")
+	st, _ := m.im.Step(m.layer)
+	if st.Step != 11 || m.ov != ovNone || m.focus != paneTree {
+		t.Fatalf("Enter selected step %d (overlay %d, focus %d)", st.Step, m.ov, m.focus)
+	}
+	id := m.selected()
+	if p := m.t.path(id); m.st.st[id] != stRemoved || (p != "app/keep.txt" && p != "tmp/junk" && p != "tmp/junk/a") {
+		t.Fatalf("cursor on %q marked %q", p, marks[m.st.st[id]])
+	}
+	if !strings.Contains(screen(m), "Files as of step 11") {
+		t.Errorf("screen:\n%s", screen(m))
+	}
+}
