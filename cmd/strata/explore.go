@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -62,6 +64,9 @@ func (a *app) runExplore(cmd *cobra.Command, args []string, fl exploreFlags) err
 	if a.format == formatJSON {
 		return errors.New("explore is interactive; -o json does not apply (see strata files, waste, diff)")
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(exploreMemoryLimit))
+	}
 	out := safetext.Unwrap(cmd.OutOrStdout())
 	if !safetext.IsTerminal(out) {
 		return errors.New("explore needs a terminal (for scripts: strata files, waste, diff --files)")
@@ -93,14 +98,15 @@ func (a *app) runExplore(cmd *cobra.Command, args []string, fl exploreFlags) err
 		}
 		return b, notes
 	}
-	return a.runTUI(func() error { return explore.Run(ctx, o) })
-}
-
-// runTUI runs the explorer with the heap limit waste uses: the path table
-// and the analysis are small, and the heap is kept near them.
-func (a *app) runTUI(run func() error) error {
-	if err := run(); err != nil {
+	if err := explore.Run(ctx, o); err != nil {
 		return fmt.Errorf("explore: %w", err)
 	}
 	return nil
 }
+
+// exploreMemoryLimit is the soft heap limit of an explore run: what stays
+// is the path table and the waste report (about 20 MiB for BIG's 101,101
+// paths), with a layer or two being decoded on top while loading; the
+// heap is kept near that instead of doubling between collections
+// (GOMEMLIMIT, when set, wins).
+const exploreMemoryLimit = 64 << 20
