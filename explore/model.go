@@ -256,6 +256,7 @@ func (m *Model) jumpTo(layer int, p string) {
 	for i, r := range m.rows {
 		if r.id == id {
 			m.cursor = i
+			m.top = i - m.treeHeight()/2 // the path mid-pane, its context around it
 		}
 	}
 	m.focus = paneTree
