@@ -47,7 +47,8 @@ SYFT_VERSION=v1.57.2
 # scripts were verified with (dbus-user-session is left out: it drags in
 # systemd, useless without it as PID 1). chromium runs strata serve's
 # browser tests (headless, driven with chromedp); wrk is bench/serve.sh's
-# load generator.
+# load generator; tmux runs strata explore's terminal tests and
+# bench/explore.sh (send-keys, capture-pane).
 APT_PACKAGES=(
 	docker-registry apache2-utils busybox-static
 	docker.io containerd runc tini iptables
@@ -56,7 +57,7 @@ APT_PACKAGES=(
 	netavark slirp4netns fuse-overlayfs
 	postgresql
 	zstd xz-utils bzip2 gzip tar ca-certificates procps iproute2 curl
-	chromium wrk mmdebstrap rpm
+	chromium wrk mmdebstrap rpm tmux
 )
 # npm and pip are used where the machine has them (its own Node.js and
 # Python); Debian's are installed only when there is none.

@@ -96,6 +96,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newReferrersCmd(a),
 		newWasteCmd(a),
 		newSecretsCmd(a),
+		newExploreCmd(a),
 	)
 	return root
 }
