@@ -39,7 +39,7 @@ func (p *planner) named(s *step, c copied) bool {
 			return false
 		}
 		for _, n := range names {
-			f, ok := p.entries[s.layer][join(s.dest, path.Base(n))]
+			f, ok := p.entries[s.layer][layers.Join(s.dest, path.Base(n))]
 			if !ok || f.Type != layers.TypeFile {
 				return false
 			}
@@ -66,7 +66,7 @@ func (p *planner) named(s *step, c copied) bool {
 // oneFileNamed: the only thing below dest is one regular file named like
 // the source, so the source was that file (copied into the directory).
 func (p *planner) oneFileNamed(c copied, dest, name string) bool {
-	return len(c.below) == 1 && c.below[0].Path == join(dest, path.Base(name)) && c.below[0].Type == layers.TypeFile
+	return len(c.below) == 1 && c.below[0].Path == layers.Join(dest, path.Base(name)) && c.below[0].Type == layers.TypeFile
 }
 
 // folder places the step's files in a folder of its own, named after the
@@ -85,8 +85,8 @@ func (p *planner) folder(s *step, c copied, why string) {
 		// a folder copied into its parent instead.
 		src = dir + "/"
 		items = []Placed{p.item(s, dir+"/"+path.Base(s.dest), *c.top)}
-		s.rec.Dest = "/" + parentOf(s.dest) + "/"
-		if parentOf(s.dest) == "" {
+		s.rec.Dest = "/" + layers.Parent(s.dest) + "/"
+		if layers.Parent(s.dest) == "" {
 			s.rec.Dest = "/"
 		}
 	} else {
@@ -199,7 +199,7 @@ func (p *planner) heredoc(ctx context.Context, s *step, c copied) error {
 	for _, name := range heredocs(s.in.Source) {
 		f := c.top
 		if !c.single() || len(s.in.Source) > 1 {
-			g, ok := p.entries[s.layer][join(s.dest, name)]
+			g, ok := p.entries[s.layer][layers.Join(s.dest, name)]
 			f = &g
 			if !ok {
 				f = nil
@@ -259,18 +259,4 @@ func (p *planner) commit(s *step, how string, items, fresh []Placed, srcs []stri
 	p.plan.Files = append(p.plan.Files, fresh...)
 	s.rec.Sources = srcs
 	s.rec.Flags = p.flags(s, c)
-}
-
-func join(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
-}
-
-func parentOf(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[:i]
-	}
-	return ""
 }

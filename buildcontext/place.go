@@ -80,7 +80,7 @@ func (p *planner) tree(s *step, root string, c copied) []Placed {
 
 // orphan: a parent of f in its layer is not a directory.
 func (p *planner) orphan(f layerindex.File) bool {
-	for q := parentOf(f.Path); q != ""; q = parentOf(q) {
+	for q := layers.Parent(f.Path); q != ""; q = layers.Parent(q) {
 		if e, ok := p.entries[f.Layer][q]; ok && e.Type != layers.TypeDir {
 			return true
 		}
@@ -201,7 +201,7 @@ var slugBad = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func slug(dest string, file bool) string {
 	d := dest
 	if file {
-		d = parentOf(dest)
+		d = layers.Parent(dest)
 	}
 	if d == "" {
 		return "root"
@@ -263,7 +263,7 @@ func (c *claims) place(items []Placed, modeFree bool) ([]Placed, bool) {
 		if reserved[strings.ToLower(top)] {
 			return nil, false
 		}
-		for q := parentOf(p); q != ""; q = parentOf(q) {
+		for q := layers.Parent(p); q != ""; q = layers.Parent(q) {
 			if e, ok := c.at[q]; ok && e.Type != layers.TypeDir || c.roots[q] {
 				return nil, false
 			}
@@ -282,7 +282,7 @@ func (c *claims) place(items []Placed, modeFree bool) ([]Placed, bool) {
 	}
 	for _, it := range fresh {
 		c.at[it.Entry.Path] = it.Entry
-		for q := parentOf(it.Entry.Path); q != ""; q = parentOf(q) {
+		for q := layers.Parent(it.Entry.Path); q != ""; q = layers.Parent(q) {
 			if _, ok := c.at[q]; !ok {
 				c.at[q] = layers.Entry{Path: q, Type: layers.TypeDir, Mode: 0o755}
 			}

@@ -244,7 +244,7 @@ func (m *Model) treeRow(r row, sel bool, w int) string {
 	if m.attrs {
 		mode, owner := "", ""
 		if e != nil {
-			mode, owner = modeString(e.typ, e.mode), fmt.Sprintf("%d:%d", e.uid, e.gid)
+			mode, owner = layers.ModeString(e.typ, e.mode), fmt.Sprintf("%d:%d", e.uid, e.gid)
 		} else if dir {
 			mode = "d?????????"
 		}
@@ -338,35 +338,4 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%s %ss", thousands(n), noun)
-}
-
-// modeString renders type and permission bits as ls does.
-func modeString(t layers.Type, mode uint32) string {
-	kind := map[layers.Type]byte{layers.TypeDir: 'd', layers.TypeSymlink: 'l', layers.TypeChar: 'c',
-		layers.TypeBlock: 'b', layers.TypeFIFO: 'p', layers.TypeHardlink: 'h'}[t]
-	if kind == 0 {
-		kind = '-'
-	}
-	b := []byte{kind}
-	for i, c := range "rwxrwxrwx" {
-		if mode&(1<<(8-i)) != 0 {
-			b = append(b, byte(c))
-		} else {
-			b = append(b, '-')
-		}
-	}
-	for _, s := range []struct {
-		bit     uint32
-		at      int
-		on, off byte
-	}{{0o4000, 3, 's', 'S'}, {0o2000, 6, 's', 'S'}, {0o1000, 9, 't', 'T'}} {
-		if mode&s.bit != 0 {
-			if b[s.at] == 'x' {
-				b[s.at] = s.on
-			} else {
-				b[s.at] = s.off
-			}
-		}
-	}
-	return string(b)
 }

@@ -65,11 +65,11 @@ func (f *FS) Select(roots ...string) (Selection, error) {
 			if err != nil {
 				return sel, fmt.Errorf("%s: %w", r, ErrNotInImage)
 			}
-			root = joinPath(dir, path.Base("/"+root))
+			root = layers.Join(dir, path.Base("/"+root))
 			if _, ok := f.files[root]; !ok && !f.dirs[root] {
 				return sel, fmt.Errorf("%s: %w", r, ErrNotInImage)
 			}
-			for q := parentOf(root); q != ""; q = parentOf(q) {
+			for q := layers.Parent(root); q != ""; q = layers.Parent(q) {
 				if e, ok := f.files[q]; ok {
 					add(e)
 				}

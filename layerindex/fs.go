@@ -89,7 +89,7 @@ func (s *state) fs() *FS {
 		}
 	}
 	for p, f := range out.files {
-		for q := parentOf(p); ; q = parentOf(q) {
+		for q := layers.Parent(p); ; q = layers.Parent(q) {
 			if pf, ok := out.files[q]; ok && pf.Type != layers.TypeDir {
 				out.Orphans = append(out.Orphans, p)
 				break
@@ -107,7 +107,7 @@ func (s *state) fs() *FS {
 	}
 	sort.Strings(out.Orphans)
 	for p := range out.files {
-		for q := parentOf(p); q != "" && !out.dirs[q]; q = parentOf(q) {
+		for q := layers.Parent(p); q != "" && !out.dirs[q]; q = layers.Parent(q) {
 			out.dirs[q] = true
 		}
 	}
@@ -156,7 +156,7 @@ func (f *FS) DirSizes() map[string]int64 {
 		if e.Type != layers.TypeFile {
 			continue
 		}
-		for q := parentOf(p); ; q = parentOf(q) {
+		for q := layers.Parent(p); ; q = layers.Parent(q) {
 			out[q] += e.Size
 			if q == "" {
 				break
@@ -186,7 +186,7 @@ func (f *FS) Resolve(p string) (string, File, error) {
 	rest := splitPath(layers.CleanPath(p))
 	cur := ""
 	for hops := 0; len(rest) > 0; {
-		next := joinPath(cur, rest[0])
+		next := layers.Join(cur, rest[0])
 		rest = rest[1:]
 		e, ok := f.files[next]
 		if !ok {
@@ -225,18 +225,4 @@ func splitPath(p string) []string {
 		return nil
 	}
 	return strings.Split(p, "/")
-}
-
-func joinPath(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
-}
-
-func parentOf(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[:i]
-	}
-	return ""
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/strata-tool/strata/layers"
 )
 
 // Pattern selects paths of an image's file system with a glob: `*`, `?`,
@@ -32,7 +34,7 @@ func ParsePattern(s string) (Pattern, error) {
 // Match reports whether path p (relative, cleaned) or one of its parents
 // matches.
 func (pt Pattern) Match(p string) bool {
-	for q := p; ; q = parentOf(q) {
+	for q := p; ; q = layers.Parent(q) {
 		if doublestar.MatchUnvalidated(pt.glob, q) {
 			return true
 		}

@@ -57,9 +57,14 @@ func exportFS(t *testing.T, engine []string, image string) map[string]oracleEntr
 	if os.Geteuid() != 0 {
 		t.Skip("the export oracle extracts owners and setuid bits: run as root")
 	}
-	out, err := exec.Command(engine[0], append(engine[1:], "create", image, "/nonexistent")...).CombinedOutput()
+	// Only stdout is the container ID: engines warn on stderr (podman
+	// about layers a killed run left incomplete).
+	var stderr strings.Builder
+	create := exec.Command(engine[0], append(engine[1:], "create", image, "/nonexistent")...)
+	create.Stderr = &stderr
+	out, err := create.Output()
 	if err != nil {
-		t.Fatalf("%s create %s: %v\n%s", engine[0], image, err, out)
+		t.Fatalf("%s create %s: %v\n%s%s", engine[0], image, err, out, stderr.String())
 	}
 	id := strings.TrimSpace(string(out))
 	defer exec.Command(engine[0], append(engine[1:], "rm", "-f", id)...).Run()

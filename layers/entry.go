@@ -101,12 +101,21 @@ func CleanPath(name string) string {
 	return strings.TrimPrefix(p, "/")
 }
 
-// parent returns the directory holding p ("" for top-level paths).
-func parent(p string) string {
+// Parent returns the directory holding the root-relative path p ("" for
+// top-level paths).
+func Parent(p string) string {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		return p[:i]
 	}
 	return ""
+}
+
+// Join is dir/name for root-relative paths, name alone below the root ("").
+func Join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
 }
 
 // under reports whether p lies strictly below dir ("" is the root).
@@ -115,4 +124,35 @@ func under(p, dir string) bool {
 		return p != ""
 	}
 	return len(p) > len(dir) && p[len(dir)] == '/' && strings.HasPrefix(p, dir)
+}
+
+// ModeString renders an entry's type and permission bits as ls does
+// (drwxr-xr-x, -rwsr-xr-x; h for a hardlink).
+func ModeString(t Type, mode uint32) string {
+	kind := map[Type]byte{TypeDir: 'd', TypeSymlink: 'l', TypeChar: 'c', TypeBlock: 'b', TypeFIFO: 'p', TypeHardlink: 'h'}[t]
+	if kind == 0 {
+		kind = '-'
+	}
+	b := []byte{kind}
+	for i, c := range "rwxrwxrwx" {
+		if mode&(1<<(8-i)) != 0 {
+			b = append(b, byte(c))
+		} else {
+			b = append(b, '-')
+		}
+	}
+	for _, s := range []struct {
+		bit     uint32
+		at      int
+		on, off byte
+	}{{0o4000, 3, 's', 'S'}, {0o2000, 6, 's', 'S'}, {0o1000, 9, 't', 'T'}} {
+		if mode&s.bit != 0 {
+			if b[s.at] == 'x' {
+				b[s.at] = s.on
+			} else {
+				b[s.at] = s.off
+			}
+		}
+	}
+	return string(b)
 }

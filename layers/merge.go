@@ -94,7 +94,7 @@ func (m *Merged) Apply(layer []Record) {
 			continue
 		}
 		if m.keep != nil {
-			for q := parent(e.Path); q != "" && !m.keptBelow[q]; q = parent(q) {
+			for q := Parent(e.Path); q != "" && !m.keptBelow[q]; q = Parent(q) {
 				m.keptBelow[q] = true
 			}
 		}
@@ -137,7 +137,7 @@ func hiddenBy(p string, wh, op map[string]struct{}) bool {
 	if _, ok := wh[p]; ok {
 		return true
 	}
-	for q := parent(p); ; q = parent(q) {
+	for q := Parent(p); ; q = Parent(q) {
 		if _, ok := wh[q]; ok && q != "" {
 			return true
 		}
@@ -163,7 +163,7 @@ func (m *Merged) Hidden(p string) bool {
 	if hiddenBy(p, m.whiteouts, m.opaques) {
 		return true
 	}
-	for q := parent(p); q != ""; q = parent(q) {
+	for q := Parent(p); q != ""; q = Parent(q) {
 		if e, ok := m.entries[q]; ok && !e.IsDir() {
 			return true
 		}

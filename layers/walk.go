@@ -177,7 +177,7 @@ func RecordFor(hdr *tar.Header) (rec Record, skip bool, err error) {
 	if estargzEntries[p] {
 		return rec, true, nil
 	}
-	dir, base := parent(p), p[strings.LastIndexByte(p, '/')+1:]
+	dir, base := Parent(p), p[strings.LastIndexByte(p, '/')+1:]
 	switch {
 	case base == opaqueMarker:
 		// Whatever its type: overlay implementations go by the name.

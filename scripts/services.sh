@@ -368,6 +368,9 @@ start_postgres() {
 	id postgres >/dev/null 2>&1 || die "postgres: no 'postgres' user (is the postgresql package installed?)"
 	mkdir -p "$d"
 	chown postgres: "$d"
+	# The cluster is scratch (fsync=off): one left by a run that a machine
+	# restart killed cannot be trusted, and initdb refuses a non-empty dir.
+	rm -rf "$d/data"
 	as_postgres "$PG_BIN/initdb" -D "$d/data" -U postgres --auth=trust -E UTF8 \
 		>"$d/initdb.log" 2>&1 || {
 		tail -n 20 "$d/initdb.log" >&2

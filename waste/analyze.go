@@ -199,7 +199,7 @@ func hiddenBy(p string, wh, op, repl map[string]bool) (string, Cause, bool) {
 	if wh[p] {
 		return p, Deleted, true
 	}
-	for q := parentOf(p); q != ""; q = parentOf(q) {
+	for q := layers.Parent(p); q != ""; q = layers.Parent(q) {
 		switch {
 		case wh[q], op[q]:
 			return q, Deleted, true
@@ -246,7 +246,7 @@ func (a *Analyzer) write(i int32, e *layerindex.Entry) {
 // belowNonDir reports whether the nearest listed ancestor of p is not a
 // directory: then p may be unreachable, and Report checks every path.
 func (a *Analyzer) belowNonDir(p string) bool {
-	for q := parentOf(p); q != ""; q = parentOf(q) {
+	for q := layers.Parent(p); q != ""; q = layers.Parent(q) {
 		if id, ok := a.live[q]; ok {
 			return a.nodes.at(id).typ != layers.TypeDir
 		}
@@ -330,11 +330,4 @@ func (a *Analyzer) hide(id int32, p, key string, cause Cause, by int32) {
 	if a.linkTargets[n.layer][p] {
 		a.linkable[copyKey{n.layer, p}] = h
 	}
-}
-
-func parentOf(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[:i]
-	}
-	return ""
 }

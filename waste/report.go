@@ -174,7 +174,7 @@ func (r *Report) Rebase(b Base) {
 // them.
 func (a *Analyzer) hideOrphans() {
 	for p, id := range a.live {
-		for q := parentOf(p); q != ""; q = parentOf(q) {
+		for q := layers.Parent(p); q != ""; q = layers.Parent(q) {
 			if pid, ok := a.live[q]; ok && a.nodes.at(pid).typ != layers.TypeDir {
 				a.hide(id, p, q, Replaced, a.nodes.at(pid).layer)
 				a.drop(p, id)

@@ -79,36 +79,11 @@ func rowOf(im *layerindex.Image, f layerindex.File) fileRow {
 	return r
 }
 
-// modeString renders type and permission bits as ls does (-rwsr-xr-x).
+// modeString renders a JSON row's type name and mode as ls does.
 func modeString(typ string, mode uint32) string {
-	kind := map[string]byte{"dir": 'd', "symlink": 'l', "char": 'c', "block": 'b', "fifo": 'p', "hardlink": 'h'}[typ]
-	if kind == 0 {
-		kind = '-'
-	}
-	b := []byte{kind}
-	for i, c := range "rwxrwxrwx" {
-		if mode&(1<<(8-i)) != 0 {
-			b = append(b, byte(c))
-		} else {
-			b = append(b, '-')
-		}
-	}
-	special := []struct {
-		bit   uint32
-		at    int
-		on    byte
-		plain byte
-	}{{0o4000, 3, 's', 'S'}, {0o2000, 6, 's', 'S'}, {0o1000, 9, 't', 'T'}}
-	for _, s := range special {
-		if mode&s.bit != 0 {
-			if b[s.at] == 'x' {
-				b[s.at] = s.on
-			} else {
-				b[s.at] = s.plain
-			}
-		}
-	}
-	return string(b)
+	var t layers.Type
+	_ = t.UnmarshalText([]byte(typ)) // an unknown name renders as a file
+	return layers.ModeString(t, mode)
 }
 
 // sizeCell is exact bytes in pipes, human units on a terminal; "-" where a
