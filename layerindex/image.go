@@ -31,6 +31,10 @@ type Options struct {
 	// a verb that wants a few files reads them in the same pass. It may be
 	// called from several goroutines at once (layers index in parallel).
 	Content func(layer int) ContentFunc
+	// Read, if set, wraps every stream of layer bytes read to build an
+	// index (blob or decompressed stream, not TOC ranges): a progress
+	// meter counts through it. Called from several goroutines at once.
+	Read func(layer int, r io.Reader) io.Reader
 }
 
 // How says where a layer's index came from.
@@ -166,7 +170,7 @@ func (im *Image) load(ctx context.Context, i int, lean bool) (*Index, How, error
 		if err != nil {
 			return nil, "", err
 		}
-		ix, err := indexBlob(ctxReader{ctx, rc}, l, im.opts.CheckpointEvery, lean, im.contentFunc(i))
+		ix, err := indexBlob(im.reader(ctx, i, rc), l, im.opts.CheckpointEvery, lean, im.contentFunc(i))
 		rc.Close()
 		if err == nil {
 			im.keep(ctx, l, ix)
@@ -181,7 +185,7 @@ func (im *Image) load(ctx context.Context, i int, lean bool) (*Index, How, error
 		return nil, "", err
 	}
 	defer rc.Close()
-	ix, err := indexStream(ctxReader{ctx, rc}, l, lean, im.contentFunc(i))
+	ix, err := indexStream(im.reader(ctx, i, rc), l, lean, im.contentFunc(i))
 	if err != nil {
 		return nil, "", err
 	}
@@ -259,6 +263,16 @@ func (im *Image) keep(ctx context.Context, l image.Layer, ix *Index) {
 func fullAt(ctx context.Context, s Store, diffID string) bool {
 	ix, err := s.Get(ctx, diffID)
 	return err == nil && ix.Digest == diffID && ix.HasContent()
+}
+
+// reader is what indexing reads layer i's bytes through: cancellable, and
+// counted by Options.Read when set.
+func (im *Image) reader(ctx context.Context, i int, r io.Reader) io.Reader {
+	var cr io.Reader = ctxReader{ctx, r}
+	if im.opts.Read != nil {
+		cr = im.opts.Read(i, cr)
+	}
+	return cr
 }
 
 // ctxReader stops a long local read (a layer in a file) when the context is

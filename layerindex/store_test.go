@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,3 +206,43 @@ func TestStoreKeepsUncompressedIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestReadSeesEveryLayerByte: Options.Read (the progress meters' hook)
+// sees each blob whole when a layer is indexed, and nothing when the
+// store already holds it.
+func TestReadSeesEveryLayerByte(t *testing.T) {
+	l0 := ocitest.Tar(t, ocitest.Member{Name: "a", Mode: 0o644, Body: []byte(strings.Repeat("a", 70000))})
+	l1 := ocitest.Tar(t, ocitest.Member{Name: "b", Mode: 0o644, Body: []byte("b")})
+	blobs := [][]byte{ocitest.Gzip(t, l0), ocitest.Gzip(t, l1)}
+	dir := ocitest.Layout(t, t.TempDir(), []ocitest.Layer{{Blob: blobs[0], Tar: l0}, {Blob: blobs[1], Tar: l1}})
+	store, err := NewDirStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	read := map[int]int64{}
+	count := func(layer int, r io.Reader) io.Reader {
+		return readFunc(func(p []byte) (int, error) {
+			n, err := r.Read(p)
+			mu.Lock()
+			read[layer] += int64(n)
+			mu.Unlock()
+			return n, err
+		})
+	}
+	openTest(t, dir, Options{Store: store, Read: count})
+	for i, b := range blobs {
+		if read[i] != int64(len(b)) {
+			t.Errorf("layer %d: Read saw %d bytes, the blob has %d", i, read[i], len(b))
+		}
+	}
+	clear(read)
+	openTest(t, dir, Options{Store: store, Read: count})
+	if len(read) != 0 {
+		t.Errorf("indexes in the store, yet Read saw %v", read)
+	}
+}
+
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }
