@@ -311,6 +311,19 @@ func TestIndexStoreEvicts(t *testing.T) {
 			if err := s.Put(ctx, key(3), ix); err != nil {
 				t.Fatal(err)
 			}
+			// A row used within the minute is not written again.
+			usedAt := func(i int) int64 {
+				t.Helper()
+				var n int64
+				if err := raw.QueryRow(rebind(b.name, "SELECT last_used FROM layer_indexes WHERE digest = ?"), key(i)).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			was := usedAt(3)
+			if _, err := s.Get(ctx, key(3)); err != nil || usedAt(3) != was {
+				t.Errorf("a Get right after the Put rewrote last_used (%v)", err)
+			}
 			var kept []int
 			for i := 0; i < 4; i++ {
 				if _, err := s.Get(ctx, key(i)); err == nil {
