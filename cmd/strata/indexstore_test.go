@@ -104,3 +104,56 @@ func pgSchemaSpec(t *testing.T) string {
 	}
 	return dsn + sep + "search_path=" + schema
 }
+
+// TestIndexStoreReadOnlyFallback: a database the user may read but not
+// write (a PostgreSQL role with SELECT only) still serves the indexes kept
+// in it, says that new ones are not kept, and keeps none.
+func TestIndexStoreReadOnlyFallback(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	ref := builtRef(t, "single", "classic", "registry")
+	other := builtRef(t, "parent", "classic", "registry")
+	spec := pgSchemaSpec(t)
+	if code, _, errs := runCLI(t, "files", "--index-store", spec, ref); code != 0 {
+		t.Fatal(errs)
+	}
+	admin, err := sql.Open("pgx", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var schema string
+	if err := admin.QueryRow("SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	role := schema + "_reader"
+	for _, q := range []string{"CREATE ROLE " + role + " NOLOGIN", "GRANT USAGE ON SCHEMA " + schema + " TO " + role,
+		"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP OWNED BY " + role)
+		admin.Exec("DROP ROLE " + role)
+	})
+	rows := func() int {
+		var n int
+		if err := admin.QueryRow("SELECT COUNT(*) FROM layer_indexes").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	kept := rows()
+	reader := spec + "&role=" + role
+	_, _, meta := runCLI(t, "layers", "--http-stats", ref)
+	code, _, errs := runCLI(t, "files", "--http-stats", "--index-store", reader, ref)
+	if code != 0 || !strings.Contains(errs, "reading only") || httpLine(t, errs) != httpLine(t, meta) {
+		t.Errorf("reader, indexed image: exit %d, %q; want the indexes read with a note", code, errs)
+	}
+	if code, _, errs := runCLI(t, "files", "--index-store", reader, other); code != 0 {
+		t.Errorf("reader, new image: %s", errs)
+	}
+	if rows() != kept {
+		t.Errorf("the reader kept indexes: %d rows, was %d", rows(), kept)
+	}
+}
