@@ -16,7 +16,8 @@
 //
 //   - Index: one layer's entries and checkpoints; Marshal/Unmarshal give its
 //     compact on-disk form.
-//   - Store: Get/Put by digest; DirStore is the default cache directory.
+//   - Store: Get/Put by digest; DirStore is the default cache directory,
+//     NewBytesStore one in a database (the catalog's).
 //   - Image: an opened image whose layers are indexed on demand (in
 //     parallel, through the Store); Merge gives the final file system (FS)
 //     with each path's blame (layer and step), Changes what each layer

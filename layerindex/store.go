@@ -22,7 +22,8 @@ var ErrNotFound = errors.New("no index for this digest")
 // Store keeps indexes by digest: a layer's blob digest (the full index)
 // and its diff_id (the entries alone, shared by every compression of the
 // same content). The default is a cache directory (DirStore); a server
-// shares one through the catalog's database, storing Marshal's bytes.
+// shares one through the catalog's database, storing Marshal's bytes
+// (NewBytesStore).
 //
 // Implementations must be safe for concurrent use, treat damaged entries
 // as absent (ErrNotFound: the caller rebuilds and Puts again) and may drop

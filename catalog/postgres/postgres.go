@@ -53,6 +53,7 @@ var dialect = sqlstore.Dialect{
 	Copy:        copyRows,
 	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	MaxParams:   65535,
+	Blob:        "BYTEA",
 	AutoID:      "BIGSERIAL PRIMARY KEY",
 	SkipLocked:  " FOR UPDATE SKIP LOCKED",
 	Retryable: func(err error) bool {

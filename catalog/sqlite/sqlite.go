@@ -52,7 +52,8 @@ var dialect = sqlstore.Dialect{
 	Columns:  `SELECT name FROM pragma_table_info(?)`,
 	OtherTables: `SELECT name FROM sqlite_master WHERE type IN ('table', 'view')
 		AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('images', 'strata_catalog_meta',
-		'crawl_watch', 'crawl_tokens', 'crawl_tags', 'crawl_jobs', 'crawl_done') ORDER BY name`,
+		'crawl_watch', 'crawl_tokens', 'crawl_tags', 'crawl_jobs', 'crawl_done', 'layer_indexes') ORDER BY name`,
+	Blob:     "BLOB",
 	AutoID:   "INTEGER PRIMARY KEY",
 	Stamp:    []string{fmt.Sprintf("PRAGMA application_id = %d", ApplicationID)},
 	HasIndex: `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)`,

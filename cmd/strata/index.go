@@ -4,26 +4,64 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/catalog/store"
 	"github.com/strata-tool/strata/internal/humanize"
 	"github.com/strata-tool/strata/layerindex"
 	"github.com/strata-tool/strata/layers"
 )
 
 // addIndexFlags registers the flags of every verb that reads inside layers.
+// --index-store is opened before the verb runs, once, so every image the
+// verb opens shares it and a bad spec fails before any work.
 func (a *app) addIndexFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&a.noCache, "no-cache", false, "neither use nor keep layer indexes ($XDG_CACHE_HOME/strata/layers)")
+	cmd.Flags().StringVar(&a.indexSpec, "index-store", "", "keep layer indexes in a catalog database instead of the cache directory: a SQLite file path, or postgres://… to share them")
+	cmd.MarkFlagsMutuallyExclusive("no-cache", "index-store")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return a.openIndexStore(cmd.Context(), cmd.ErrOrStderr()) }
 }
 
-// indexStore is the layer index cache, or nil with --no-cache or when no
-// cache directory can be made (indexing then simply starts over each run).
+// openIndexStore opens --index-store, if given. A database the user may
+// read but not write still serves its indexes (nothing is kept), with a
+// note saying so.
+func (a *app) openIndexStore(ctx context.Context, stderr io.Writer) error {
+	if a.indexSpec == "" {
+		return nil
+	}
+	s, err := store.OpenIndexStore(ctx, a.indexSpec, store.IndexOptions{})
+	if err != nil {
+		ro, rerr := store.OpenIndexStore(ctx, a.indexSpec, store.IndexOptions{ReadOnly: true})
+		if rerr != nil {
+			return fmt.Errorf("--index-store: %w", err)
+		}
+		fmt.Fprintf(stderr, "strata: --index-store %s: reading only, new layer indexes are not kept (%s)\n", ro.Where, oneLine(err.Error()))
+		s = ro
+	}
+	a.sharedIndexes = s
+	return nil
+}
+
+// closeIndexStore closes --index-store's database after the verb.
+func (a *app) closeIndexStore() {
+	if a.sharedIndexes != nil {
+		a.sharedIndexes.Close()
+	}
+}
+
+// indexStore is the layer index store: --index-store's database, else
+// the cache directory; nil with --no-cache or when no cache directory can
+// be made (indexing then simply starts over each run).
 func (a *app) indexStore() layerindex.Store {
 	if a.noCache {
 		return nil
+	}
+	if a.sharedIndexes != nil {
+		return a.sharedIndexes
 	}
 	dir, err := layerindex.DefaultDir()
 	if err != nil {

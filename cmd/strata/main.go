@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/catalog/store"
 	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/source"
 )
@@ -35,6 +36,9 @@ type app struct {
 	catalog   string
 	net       netFlags
 	noCache   bool
+	// indexSpec is --index-store; sharedIndexes its store, once opened.
+	indexSpec     string
+	sharedIndexes *store.IndexStore
 
 	format outputFormat
 	stats  source.HTTPStats
@@ -118,6 +122,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(out)
 	root.SetErr(errw)
 	cmd, err := root.ExecuteContextC(ctx)
+	a.closeIndexStore()
 	if a.httpStats {
 		fmt.Fprintf(errw, "http: %d requests, %d bytes received\n", a.stats.Requests.Load(), a.stats.BytesReceived.Load())
 	}

@@ -218,7 +218,10 @@ func create(ctx context.Context, db *sql.DB, d Dialect, where string) error {
 	}
 	// The indexes come last: a bulk load killed before rebuilding them
 	// (see BeginBulk) gets them back at the next read-write open.
-	for _, q := range append(append(append([]string(nil), d.Schema...), lookupIndexes...), d.Stamp...) {
+	// The layer index table came after version 2 without changing it: a
+	// table of its own, which older strata ignore and this one adds here.
+	stmts := append(append([]string(nil), d.Schema...), indexSchema(d.Blob)...)
+	for _, q := range append(append(stmts, lookupIndexes...), d.Stamp...) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s catalog schema: %w", d.Name, err)
 		}

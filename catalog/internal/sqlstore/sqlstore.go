@@ -78,6 +78,8 @@ type Dialect struct {
 	RowAtATime bool
 	// AutoID is the column type of an auto-increment primary key.
 	AutoID string
+	// Blob is the column type of a byte string (layer indexes).
+	Blob string
 	// SkipLocked, where the engine has row locks, is appended to a
 	// claiming SELECT (" FOR UPDATE SKIP LOCKED"): a crawl job then stays
 	// locked by its worker's transaction until done. Empty: jobs are
