@@ -52,6 +52,7 @@ func (a *app) runCat(cmd *cobra.Command, ref, p string, raw bool) error {
 	if err != nil {
 		return err
 	}
+	a.indexed()
 	name, f, err := fsys.Resolve(p)
 	if err != nil {
 		return notFound(err, p)

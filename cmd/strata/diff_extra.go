@@ -21,7 +21,7 @@ func (a *app) diffPackages(ctx context.Context, srcs [2]source.Source) (*diff.Pa
 	for i, src := range srcs {
 		g.Go(func() error {
 			capture := packages.NewCapture(false)
-			im := layerindex.New(src, layerindex.Options{Store: a.indexStore(), Content: capture.Hook})
+			im := layerindex.New(src, a.contentOptions(capture.Hook))
 			r, err := packages.Scan(gctx, im, packages.Options{Cache: a.packagesCache(), Capture: capture})
 			if err != nil {
 				return fmt.Errorf("packages of %s: %w", "AB"[i:i+1], err)

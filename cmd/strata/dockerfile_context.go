@@ -48,7 +48,7 @@ func (a *app) runDeep(cmd *cobra.Command, ref string, fl deepFlags, warn func(st
 	}
 	defer src.Close()
 	img := src.Image()
-	im := layerindex.New(src, layerindex.Options{Store: a.indexStore()})
+	im := layerindex.New(src, a.indexOptions())
 	var prov *provenance.Provenance
 	var recorded string
 	if !fl.fromHistory {

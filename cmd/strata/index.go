@@ -12,6 +12,7 @@ import (
 
 	"github.com/strata-tool/strata/catalog/store"
 	"github.com/strata-tool/strata/internal/humanize"
+	"github.com/strata-tool/strata/internal/progress"
 	"github.com/strata-tool/strata/layerindex"
 	"github.com/strata-tool/strata/layers"
 )
@@ -74,6 +75,32 @@ func (a *app) indexStore() layerindex.Store {
 	return s
 }
 
+// indexOptions is how a verb indexes layers: through the index store,
+// with every layer byte read counted by one meter on stderr (drawn only
+// on a terminal: indexing a large image from a registry takes a while).
+func (a *app) indexOptions() layerindex.Options {
+	a.meterOnce.Do(func() { a.meter = progress.ForStderr("strata: indexing layers", -1) })
+	m := a.meter
+	return layerindex.Options{Store: a.indexStore(), Read: func(_ int, r io.Reader) io.Reader { return m.Reader(r) }}
+}
+
+// contentOptions also hands regular files' content to content while
+// layers are indexed.
+func (a *app) contentOptions(content func(layer int) layerindex.ContentFunc) layerindex.Options {
+	o := a.indexOptions()
+	o.Content = content
+	return o
+}
+
+// indexed clears the meter's line once the layers are read, so it never
+// sits in front of what the verb prints.
+func (a *app) indexed() {
+	a.meterOnce.Do(func() {}) // orders this read of a.meter after its creation
+	if a.meter != nil {
+		a.meter.Finish()
+	}
+}
+
 // openIndex opens ref for reading inside its layers; nothing is indexed
 // until the caller loads layers. close releases the source.
 func (a *app) openIndex(ctx context.Context, ref string) (im *layerindex.Image, close func(), err error) {
@@ -81,7 +108,7 @@ func (a *app) openIndex(ctx context.Context, ref string) (im *layerindex.Image, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return layerindex.New(src, layerindex.Options{Store: a.indexStore()}), func() { src.Close() }, nil
+	return layerindex.New(src, a.indexOptions()), func() { a.indexed(); src.Close() }, nil
 }
 
 // finalFS indexes every layer and merges them.

@@ -13,10 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/catalog/store"
+	"github.com/strata-tool/strata/internal/progress"
 	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/source"
 )
@@ -39,6 +41,10 @@ type app struct {
 	// indexSpec is --index-store; sharedIndexes its store, once opened.
 	indexSpec     string
 	sharedIndexes *store.IndexStore
+	// meter counts the layer bytes read to index them (drawn on a
+	// terminal's stderr only); emit clears its line before printing.
+	meter     *progress.Meter
+	meterOnce sync.Once
 
 	format outputFormat
 	stats  source.HTTPStats

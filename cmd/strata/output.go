@@ -31,6 +31,7 @@ func parseOutput(s string) (outputFormat, error) {
 
 // emit writes v as JSON with -o json, else calls text.
 func (a *app) emit(w io.Writer, v any, text func(io.Writer) error) error {
+	a.indexed()
 	if a.format == formatJSON {
 		return writeJSON(w, v)
 	}

@@ -71,7 +71,7 @@ func (a *app) runPackages(cmd *cobra.Command, ref string, fl packagesFlags) erro
 	}
 	defer src.Close()
 	capture := packages.NewCapture(fl.noGo)
-	im := layerindex.New(src, layerindex.Options{Store: a.indexStore(), Content: capture.Hook})
+	im := layerindex.New(src, a.contentOptions(capture.Hook))
 	res, err := packages.Scan(ctx, im, packages.Options{NoGo: fl.noGo, Cache: a.packagesCache(), Capture: capture})
 	if err != nil {
 		return err

@@ -73,7 +73,7 @@ func (a *app) runSecrets(cmd *cobra.Command, ref string, fl secretsFlags) error 
 	warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
 	prov := readProvenance(ctx, src, warn)
 	sc := secrets.New(opts)
-	im := layerindex.New(src, layerindex.Options{Store: a.indexStore(), Content: sc.Content})
+	im := layerindex.New(src, a.contentOptions(sc.Content))
 	rep, err := sc.Scan(ctx, im, prov)
 	if err != nil {
 		return err

@@ -96,7 +96,7 @@ func (a *app) runWaste(cmd *cobra.Command, ref string, fl wasteFlags) error {
 		return err
 	}
 	defer src.Close()
-	im := layerindex.New(src, layerindex.Options{Store: a.indexStore()})
+	im := layerindex.New(src, a.indexOptions())
 	warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
 	base := a.wasteBase(ctx, src, im, warn)
 	r, err := a.wasteReport(ctx, im, fl.top, base, cfg != nil && len(cfg.Paths) > 0)

@@ -46,12 +46,15 @@ func (m *Meter) Reader(r io.Reader) io.Reader { return &meterReader{r: r, m: m} 
 // Done returns the bytes counted so far.
 func (m *Meter) Done() int64 { return m.done.Load() }
 
-// Finish clears the status line.
+// Finish clears the status line, if one is drawn.
 func (m *Meter) Finish() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.w != nil && m.drawn {
 		fmt.Fprint(m.w, "\r\033[K")
+		// A second Finish (a deferred one, after the verb printed) must
+		// not clear the verb's last line.
+		m.drawn = false
 	}
 }
 

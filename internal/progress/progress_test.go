@@ -24,3 +24,16 @@ func TestMeterCountsAndDraws(t *testing.T) {
 		t.Errorf("silent meter counted %d", silent.Done())
 	}
 }
+
+// A second Finish, after the caller printed its output, leaves it alone.
+func TestFinishClearsOnce(t *testing.T) {
+	var out bytes.Buffer
+	m := New(&out, "reading", -1)
+	m.Reader(strings.NewReader("x")).Read(make([]byte, 1))
+	m.Finish()
+	out.WriteString("result\n")
+	m.Finish()
+	if got := out.String(); !strings.HasSuffix(got, "\r\033[Kresult\n") || strings.Count(got, "\r\033[K") != 2 {
+		t.Errorf("drawn %q", got)
+	}
+}
