@@ -24,7 +24,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case m.ov != ovNone:
 		return m.overlayKey(msg)
 	}
-	return m.act(m.keys.action(k))
+	return m.act(m.keys.actionIn(k, m.focus))
 }
 
 // act performs an action of the main screen.
@@ -49,6 +49,8 @@ func (m *Model) act(a string) tea.Cmd {
 		m.stale = true
 	case actAttributes:
 		m.attrs = !m.attrs
+	case actCompareAll, actCompareLay:
+		m.compareAll, m.stale = a == actCompareAll, true
 	case actAdded, actRemoved, actModified, actUnmodified:
 		st := map[string]uint8{actAdded: stAdded, actRemoved: stRemoved, actModified: stModified, actUnmodified: stUnmod}[a]
 		m.sh.hide[st] = !m.sh.hide[st]

@@ -42,6 +42,8 @@ const (
 	actSearchNext  = "search-next"
 	actToggleHex   = "toggle-hex"
 	actBack        = "back"
+	actCompareAll  = "compare-all"
+	actCompareLay  = "compare-layer"
 )
 
 // binding is one action, its default keys (dive's where dive has the
@@ -51,6 +53,11 @@ type binding struct {
 	keys   []string
 	help   string
 }
+
+// layersPane are the actions whose keys act only while the layers pane has
+// the focus, where they take precedence: dive binds Ctrl+A there to
+// "compare all" and in the file tree to "show added files".
+var layersPane = map[string]bool{actCompareAll: true, actCompareLay: true}
 
 // defaultBindings are dive's defaults plus strata's own keys. Ctrl+M is
 // the byte a terminal sends for Enter, so Enter does the same (as in dive).
@@ -64,6 +71,8 @@ var defaultBindings = []binding{
 	{actModified, []string{"ctrl+m", "enter"}, "show / hide modified files (M)"},
 	{actUnmodified, []string{"ctrl+u"}, "show / hide unmodified files"},
 	{actAttributes, []string{"ctrl+b"}, "show / hide file attributes"},
+	{actCompareAll, []string{"ctrl+a"}, "layers pane: mark all changes since the first layer (the base's last with b)"},
+	{actCompareLay, []string{"ctrl+l"}, "layers pane: mark the selected layer's own changes"},
 	{actPageUp, []string{"pgup"}, "page up"},
 	{actPageDown, []string{"pgdown"}, "page down"},
 	{actUp, []string{"up", "k"}, "up"},
@@ -87,7 +96,9 @@ var defaultBindings = []binding{
 // keymap maps a key (as Bubble Tea names it: "ctrl+f", "space", "pgdown")
 // to its action.
 type keymap struct {
-	byKey    map[string]string
+	byKey map[string]string
+	// inLayers holds the keys of the layers pane's own bindings.
+	inLayers map[string]string
 	bindings []binding
 }
 
@@ -99,7 +110,7 @@ func defaultKeymap() *keymap {
 // buildKeymap applies overrides (action → keys) to the defaults. A key
 // bound to two actions is an error, as is an unknown action.
 func buildKeymap(over map[string][]string) (*keymap, error) {
-	km := &keymap{byKey: map[string]string{}}
+	km := &keymap{byKey: map[string]string{}, inLayers: map[string]string{}}
 	known := map[string]bool{}
 	for _, b := range defaultBindings {
 		known[b.action] = true
@@ -121,11 +132,15 @@ func buildKeymap(over map[string][]string) (*keymap, error) {
 		if keys, ok := over[b.action]; ok {
 			b.keys = keys
 		}
+		scope := km.byKey
+		if layersPane[b.action] {
+			scope = km.inLayers
+		}
 		for _, k := range b.keys {
-			if prev, dup := km.byKey[k]; dup {
+			if prev, dup := scope[k]; dup {
 				return nil, fmt.Errorf("key %q is bound to both %s and %s", k, prev, b.action)
 			}
-			km.byKey[k] = b.action
+			scope[k] = b.action
 		}
 		km.bindings = append(km.bindings, b)
 	}
@@ -143,6 +158,14 @@ func sortedKeys(m map[string]bool) []string {
 
 // action names what a key does ("" for nothing).
 func (km *keymap) action(key string) string { return km.byKey[key] }
+
+// actionIn names what a key does with the focus on pane p.
+func (km *keymap) actionIn(key string, p pane) string {
+	if a, ok := km.inLayers[key]; ok && p == paneLayers {
+		return a
+	}
+	return km.byKey[key]
+}
 
 // keysOf is the first key bound to an action, for the status line.
 func (km *keymap) keysOf(action string) string {

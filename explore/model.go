@@ -56,6 +56,10 @@ type Model struct {
 	layer         int // the selected layer
 	layerTop      int
 	hideBase      bool
+	// compareAll marks what every layer above the first (above the base
+	// image's, with its layers hidden) changed, not the selected layer
+	// alone: dive's Ctrl+A / Ctrl+L in the layers pane.
+	compareAll bool
 
 	st        *state
 	rows      []row
@@ -178,6 +182,18 @@ func (m *Model) loading() bool { return m.t.layers < len(m.info) && m.failed == 
 // or the top loaded one while the selected one is still being indexed.
 func (m *Model) shownLayer() int { return min(m.layer, m.t.layers-1) }
 
+// compareBase is the layer the tree as of layer l is marked against.
+func (m *Model) compareBase(l int) int {
+	if !m.compareAll {
+		return l - 1
+	}
+	base := 0
+	if m.hideBase && m.base != nil && m.base.Layers > 0 {
+		base = m.base.Layers - 1
+	}
+	return min(base, l-1)
+}
+
 // rebuild recomputes the tree state and rows when something changed.
 func (m *Model) rebuild() {
 	if !m.stale {
@@ -189,8 +205,9 @@ func (m *Model) rebuild() {
 		m.st, m.rows = nil, nil
 		return
 	}
-	if m.st == nil || m.st.layer != l || len(m.st.st) != len(m.t.nodes) {
-		m.st = m.t.compute(l)
+	base := m.compareBase(l)
+	if m.st == nil || m.st.layer != l || m.st.base != base || len(m.st.st) != len(m.t.nodes) {
+		m.st = m.t.compute(l, base)
 	}
 	var keep nodeID = -1
 	if m.cursor < len(m.rows) {

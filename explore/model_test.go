@@ -162,7 +162,7 @@ func TestShowHideToggles(t *testing.T) {
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("step 7's changes:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
-	press(m, "ctrl+a") // hide added too: only the modified directories stay
+	press(m, "tab", "ctrl+a") // in the tree: hide added too: only the modified directories stay
 	if got := strings.Join(treeRows(m), "\n"); got != "M srv\nM srv/demo" {
 		t.Fatalf("without added and unmodified:\n%s", got)
 	}
@@ -368,5 +368,40 @@ func TestWasteOverlayJumpsToTheCause(t *testing.T) {
 	}
 	if !strings.Contains(screen(m), "Files as of step 11") {
 		t.Errorf("screen:\n%s", screen(m))
+	}
+}
+
+// In the layers pane Ctrl+A marks every change since the first layer and
+// Ctrl+L the selected layer's own (dive's compare-all / compare-layer);
+// in the tree Ctrl+A still hides added files.
+func TestCompareAllAndLayer(t *testing.T) {
+	m := demo(t)
+	press(m, "ctrl+u") // unmodified hidden: the marks alone
+	own := strings.Join(treeRows(m), "\n")
+	press(m, "ctrl+a")
+	if !m.compareAll || m.sh.hide[stAdded] {
+		t.Fatalf("ctrl+a in the layers pane: compareAll %v, added hidden %v", m.compareAll, m.sh.hide[stAdded])
+	}
+	all := treeRows(m)
+	// Step 7 against step 2 (layer 0, busybox alone): layer 1's links in
+	// bin/, layer 2's srv/demo and layer 3's files are all marked added.
+	for _, want := range []string{"A bin/sh", "A srv", "A srv/demo", "A srv/demo/VERSION", "A etc/passwd"} {
+		if indexOf(all, want) < 0 {
+			t.Errorf("all changes since layer 0 lack %q:\n%s", want, strings.Join(all, "\n"))
+		}
+	}
+	if indexOf(all, "A bin/busybox") >= 0 || indexOf(all, "bin/busybox") >= 0 {
+		t.Errorf("layer 0's own file is marked:\n%s", strings.Join(all, "\n"))
+	}
+	if s := screen(m); !strings.Contains(s, "(layer 3) · since layer 0") {
+		t.Errorf("the tree's title does not say what it is marked against:\n%s", s)
+	}
+	press(m, "ctrl+l")
+	if got := strings.Join(treeRows(m), "\n"); m.compareAll || got != own {
+		t.Fatalf("ctrl+l: compareAll %v, rows\n%s\nwant step 7's own\n%s", m.compareAll, got, own)
+	}
+	press(m, "tab", "ctrl+a")
+	if m.compareAll || !m.sh.hide[stAdded] {
+		t.Fatalf("ctrl+a in the tree: compareAll %v, added hidden %v", m.compareAll, m.sh.hide[stAdded])
 	}
 }

@@ -6,14 +6,16 @@ import (
 	"github.com/strata-tool/strata/layers"
 )
 
-// Statuses of a path in the tree as of a layer, against the layers below
-// it (dive's per-layer view: lower = layers 0..i-1 stacked, upper = i).
+// Statuses of a path in the tree as of a layer, against the tree as of a
+// base layer below it: i-1 in dive's per-layer view (what layer i itself
+// changed), the first layer in its "compare all" view (what every layer
+// above the first changed).
 const (
 	stNone     uint8 = iota // not in the tree at this layer nor below
 	stUnmod                 // there, and this layer did not touch it
-	stAdded                 // this layer put it where nothing was
-	stModified              // this layer wrote over what was there
-	stRemoved               // there below, gone after this layer
+	stAdded                 // a layer above the base put it where nothing was
+	stModified              // a layer above the base wrote over what was there
+	stRemoved               // there at the base, gone after this layer
 )
 
 // marks are the letters that say a status without colour.
@@ -25,20 +27,23 @@ var marks = [...]string{stNone: " ", stUnmod: " ", stAdded: "A", stModified: "M"
 // subtree holds (for the show/hide toggles).
 type state struct {
 	layer int
-	st    []uint8
-	cur   []int32
-	size  []int64
-	mask  []uint8
+	// base is the layer compared against (-1: the empty tree).
+	base int
+	st   []uint8
+	cur  []int32
+	size []int64
+	mask []uint8
 	// total is the size of everything in the tree at this layer.
 	total int64
 }
 
 const hiddenAll = math.MaxInt32
 
-// compute works out the tree as of layer i in one walk.
-func (t *table) compute(i int) *state {
+// compute works out the tree as of layer i against the tree as of layer
+// base (< i; -1 for none) in one walk.
+func (t *table) compute(i, base int) *state {
 	n := len(t.nodes)
-	s := &state{layer: i, st: make([]uint8, n), cur: make([]int32, n), size: make([]int64, n), mask: make([]uint8, n)}
+	s := &state{layer: i, base: base, st: make([]uint8, n), cur: make([]int32, n), size: make([]int64, n), mask: make([]uint8, n)}
 	t.walkState(s, 0, -1, -1)
 	s.st[0], s.cur[0] = stUnmod, -1
 	s.total = s.size[0]
@@ -83,7 +88,7 @@ func (nd *node) at(l, cut int) (w int32, kidCut int) {
 }
 
 // walkState fills s for the subtree at id; cutNow/cutPrev hide entries of
-// layers below them at layer s.layer and s.layer-1. It reports whether the
+// layers below them at layer s.layer and s.base. It reports whether the
 // node is there at each.
 func (t *table) walkState(s *state, id nodeID, cutNow, cutPrev int) (now, prev bool) {
 	nd := &t.nodes[id]
@@ -93,8 +98,8 @@ func (t *table) walkState(s *state, id nodeID, cutNow, cutPrev int) (now, prev b
 		var w32 int32
 		w32, kcN = nd.at(s.layer, cutNow)
 		wN = int(w32)
-		if s.layer > 0 {
-			w32, kcP = nd.at(s.layer-1, cutPrev)
+		if s.base >= 0 {
+			w32, kcP = nd.at(s.base, cutPrev)
 			wP = int(w32)
 		} else {
 			kcP = hiddenAll
@@ -121,7 +126,7 @@ func (t *table) walkState(s *state, id nodeID, cutNow, cutPrev int) (now, prev b
 	}
 	st, cur := stNone, int32(-1)
 	switch {
-	case now && wN >= 0 && int(nd.ev[wN].layer) == s.layer:
+	case now && wN >= 0 && int(nd.ev[wN].layer) > s.base:
 		st, cur = stAdded, int32(wN)
 		if prev {
 			st = stModified

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"testing"
@@ -84,7 +85,7 @@ func checkAgainstMerge(t *testing.T, ref string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := map[string]bool{}
+	prev, first := map[string]bool{}, map[string]bool{}
 	for i := 0; i < n; i++ {
 		fsys, err := im.Merge(i + 1)
 		if err != nil {
@@ -106,7 +107,7 @@ func checkAgainstMerge(t *testing.T, ref string) {
 				}
 			}
 		}
-		s := m.t.compute(i)
+		s := m.t.compute(i, i-1)
 		got := map[string]string{}
 		removed := map[string]bool{}
 		for id := 1; id < len(m.t.nodes); id++ {
@@ -152,6 +153,41 @@ func checkAgainstMerge(t *testing.T, ref string) {
 		prev = map[string]bool{}
 		for p := range want {
 			prev[p] = true
+		}
+		if i == 0 {
+			first = maps.Clone(prev)
+		}
+		checkCompareAll(t, m, i, first, want)
+	}
+}
+
+// checkCompareAll: in "compare all" the tree as of layer i is the same,
+// marked against the first layer's: A where the first layer had nothing,
+// M where a later layer wrote over it, R for what the first layer had
+// and layer i no longer has.
+func checkCompareAll(t *testing.T, m *Model, i int, first map[string]bool, want map[string]string) {
+	t.Helper()
+	if i == 0 {
+		return
+	}
+	s := m.t.compute(i, 0)
+	for id := 1; id < len(m.t.nodes); id++ {
+		p := m.t.path(nodeID(id))
+		_, now := want[p]
+		var wantSt uint8
+		switch {
+		case now && !first[p]:
+			wantSt = stAdded
+		case now:
+			wantSt = stUnmod
+			if e := s.entry(m.t, nodeID(id)); e != nil && e.layer > 0 {
+				wantSt = stModified
+			}
+		case first[p]:
+			wantSt = stRemoved
+		}
+		if s.st[id] != wantSt {
+			t.Errorf("layer %d, all changes: %s is %q (%d), want %q (%d)", i, p, marks[s.st[id]], s.st[id], marks[wantSt], wantSt)
 		}
 	}
 }

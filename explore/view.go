@@ -179,6 +179,9 @@ func (m *Model) treeTitle() string {
 	t := "Files"
 	if l >= 0 {
 		t = fmt.Sprintf("Files as of step %s (layer %d)", m.stepText(l), l)
+		if base := m.compareBase(l); base >= 0 && base < l-1 {
+			t += fmt.Sprintf(" · since layer %d", base)
+		}
 		if l != m.layer {
 			t += fmt.Sprintf(" · layer %d not indexed yet", m.layer)
 		}
