@@ -189,6 +189,7 @@ func TestBrowser(t *testing.T) {
 		{"repository", "/images/" + repo, []string{"Tags", "buildkit", "classic"}},
 		{"diff", "/images/" + child + "/-/diff/" + parent, []string{"different", "shared layers", "echo child > /etc/strata/role"}},
 		{"files", "/images/" + child + "/-/files?path=etc", []string{"Files of", "etc/strata/role", "-rw-r--r--", "echo child > /etc/strata/role", "version page"}},
+		{"changes", "/images/" + child + "/-/files?changes=1&path=etc", []string{"Changes, layer by layer, of", "added", "modified", "etc/strata/role", "final file system"}},
 		{"waste", "/images/" + child + "/-/waste", []string{"Waste of", "Efficiency", "of file content shipped in", "User waste", "Visible but avoidable"}},
 		{"xss-files", "/images/" + xss + "/-/files", []string{"hostile-link -> " + hostileLink}},
 		{"xss-waste", "/images/" + xss + "/-/waste", []string{hostileGone, "Duplicate content"}},

@@ -29,6 +29,9 @@ type layerView struct {
 	files   []filelist.Row
 	orphans int
 	waste   *waste.Report
+	// changes: files are what each layer changed, layer by layer (no
+	// waste report then).
+	changes bool
 }
 
 // layerViewCache is how many layer views are kept: BIG's 101,101 rows
@@ -73,9 +76,15 @@ func defaultIndexStore() layerindex.Store {
 }
 
 // layers returns ver's layer view: cached, or made by one job shared by
-// every request for the same image.
-func (s *Server) layers(ctx context.Context, ver *version) (*layerView, error) {
+// every request for the same image. changes asks for what each layer
+// changed instead of the merged file system and waste (a view of its own:
+// most requests never want it).
+func (s *Server) layers(ctx context.Context, ver *version, changes bool) (*layerView, error) {
 	key := ver.name.Repository() + "@" + ver.img.ManifestDigest + "|" + ver.platform
+	job := s.mergedJob
+	if changes {
+		key, job = key+"|changes", s.changesJob
+	}
 	if lv, ok := s.jobs.views.Get(key); ok {
 		return lv, nil
 	}
@@ -93,7 +102,7 @@ func (s *Server) layers(ctx context.Context, ver *version) (*layerView, error) {
 			return nil, err
 		}
 		defer s.jobs.release()
-		lv, err := s.layerJob(jctx, ver)
+		lv, err := s.layerJob(jctx, ver, job)
 		s.metrics.upstream.WithLabelValues("layers", outcome(err)).Inc()
 		if err != nil {
 			return nil, err
@@ -138,9 +147,9 @@ func (j *layerJobs) acquire(ctx context.Context) error {
 
 func (j *layerJobs) release() { <-j.slots }
 
-// layerJob indexes the version's layers (through the store) and derives
-// both views from one load: the merged file system and the waste report.
-func (s *Server) layerJob(ctx context.Context, ver *version) (*layerView, error) {
+// layerJob opens the version's layers for indexing (through the store)
+// and makes a view of them with job.
+func (s *Server) layerJob(ctx context.Context, ver *version, job func(context.Context, *version, *layerindex.Image) (*layerView, error)) (*layerView, error) {
 	opts := s.opts
 	opts.Guard = s.jobs.guard
 	p := ver.img.Platform
@@ -152,16 +161,33 @@ func (s *Server) layerJob(ctx context.Context, ver *version) (*layerView, error)
 		return nil, err
 	}
 	defer src.Close()
-	im := layerindex.New(src, layerindex.Options{Store: s.jobs.store, Parallel: 2})
+	return job(ctx, ver, layerindex.New(src, layerindex.Options{Store: s.jobs.store, Parallel: 2}))
+}
+
+// mergedJob derives both default views from one load: the merged file
+// system and the waste report.
+func (s *Server) mergedJob(ctx context.Context, ver *version, im *layerindex.Image) (*layerView, error) {
 	fsys, err := filelist.FinalFS(ctx, im)
 	if err != nil {
 		return nil, err
 	}
-	every, _ := layerindex.ParsePattern("")
-	lv := &layerView{files: filelist.Merged(im, fsys, every), orphans: len(fsys.Orphans)}
+	lv := &layerView{files: filelist.Merged(im, fsys, everyPath), orphans: len(fsys.Orphans)}
 	lv.waste, err = waste.Analyze(im, waste.Options{Base: waste.BaseOf(ver.lin, len(ver.img.Layers)), Top: wasteTop})
 	if err != nil {
 		return nil, err
 	}
 	return lv, nil
 }
+
+// changesJob lists what every layer changed, layer by layer, as `strata
+// files --changes` does.
+func (s *Server) changesJob(ctx context.Context, _ *version, im *layerindex.Image) (*layerView, error) {
+	groups, err := filelist.Changes(ctx, im, -1, everyPath)
+	if err != nil {
+		return nil, err
+	}
+	return &layerView{files: filelist.Rows(groups), changes: true}, nil
+}
+
+// everyPath is the pattern that matches every path.
+var everyPath, _ = layerindex.ParsePattern("")

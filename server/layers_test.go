@@ -240,3 +240,53 @@ func TestLayerLimits(t *testing.T) {
 		t.Errorf("with the slot free again: %s\n%s", resp.Status, body)
 	}
 }
+
+// TestFilesChanges: ?changes=1 lists what every layer changed exactly as
+// filelist.Changes (strata files --changes) does; ?layer=N that layer's
+// changes only; a layer the image lacks is 400.
+func TestFilesChanges(t *testing.T) {
+	ts := newTestServer(t, Config{AllowRegistries: []string{registry(t)}, FilesPageSize: 50, IndexStore: mustDirStore(t)})
+	_, oa := ts.get(t, "/openapi.json")
+	schemas := loadSchemas(t, oa)
+	child := builtPairs(t)["buildkit"][0]
+	want := indexImage(t, child)
+	groups, err := filelist.Changes(context.Background(), want.im, -1, everyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := filelist.Rows(groups)
+	got, first := allFiles(t, ts, schemas, "/v1/images/"+child+"/-/files?changes=1")
+	if !first.Changes || first.Total != len(all) {
+		t.Errorf("changes %v, total %d; filelist.Changes has %d rows", first.Changes, first.Total, len(all))
+	}
+	if g, w := strings.Join(changeLines(got), "\n"), strings.Join(changeLines(all), "\n"); g != w {
+		t.Errorf("?changes=1 lists\n%s\nfilelist.Changes\n%s", g, w)
+	}
+	last := len(groups) - 1
+	if len(groups[last].Rows) == 0 {
+		t.Fatalf("layer %d of %s changed nothing: no narrowing to show", last, child)
+	}
+	got, first = allFiles(t, ts, schemas, fmt.Sprintf("/v1/images/%s/-/files?layer=%d", child, last))
+	if first.Layer == nil || *first.Layer != last {
+		t.Errorf("?layer=%d answers layer %v", last, first.Layer)
+	}
+	if g, w := strings.Join(changeLines(got), "\n"), strings.Join(changeLines(groups[last].Rows), "\n"); g != w {
+		t.Errorf("?layer=%d lists\n%s\nwant\n%s", last, g, w)
+	}
+	resp, body := ts.get(t, fmt.Sprintf("/images/%s/-/files?layer=%d", child, last))
+	text := pageText(body)
+	if resp.StatusCode != 200 || !strings.Contains(text, fmt.Sprintf("Changes of layer %d of", last)) || !strings.Contains(text, groups[last].Rows[0].Change) {
+		t.Errorf("the layer page (%s) does not show layer %d's changes:\n%s", resp.Status, last, text)
+	}
+	if resp, body := ts.get(t, fmt.Sprintf("/v1/images/%s/-/files?layer=%d", child, len(want.im.Image.Layers))); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a layer past the last: %s %s", resp.Status, body)
+	}
+}
+
+func changeLines(rows []filelist.Row) []string {
+	var out []string
+	for i, l := range rowPaths(rows) {
+		out = append(out, rows[i].Change+" "+l)
+	}
+	return out
+}

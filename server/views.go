@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 
 	"github.com/strata-tool/strata/filelist"
@@ -32,6 +31,10 @@ type apiFiles struct {
 	Platform  string `json:"platform"`
 	// Path is the glob asked for ("**": every path).
 	Path string `json:"path"`
+	// Changes: the rows are what each layer changed (strata files
+	// --changes), only layer Layer's when it is set (--layer).
+	Changes bool `json:"changes"`
+	Layer   *int `json:"layer,omitempty"`
 	// Total is how many paths match Path; AllPaths how many the image has.
 	Total    int `json:"total"`
 	AllPaths int `json:"allPaths"`
@@ -64,23 +67,30 @@ type layerRequest struct {
 	lv  *layerView
 }
 
-func (s *Server) layerRequest(ctx context.Context, v view) (*layerRequest, error) {
+func (s *Server) layerRequest(ctx context.Context, v view, q url.Values) (*layerRequest, error) {
 	ver, err := s.version(ctx, v.name, v.platform)
 	if err != nil {
 		return nil, err
 	}
-	lv, err := s.layers(ctx, ver)
+	changes := v.kind == "files" && (q.Get("changes") != "" || q.Get("layer") != "")
+	lv, err := s.layers(ctx, ver, changes)
 	if err != nil {
 		return nil, err
 	}
 	return &layerRequest{v: v, ver: ver, lv: lv}, nil
 }
 
-// files pages the merged file system by ?path= and ?page=.
+// files pages the merged file system (or the layers' changes: ?changes=1,
+// ?layer=N) by ?path= and ?page=.
 func (s *Server) files(lr *layerRequest, q url.Values, base string) (apiFiles, error) {
 	ver := lr.ver
 	out := apiFiles{Reference: ver.name.Familiar(), SHA: ver.img.ManifestDigest, Platform: ver.platform,
-		AllPaths: len(lr.lv.files), PageSize: s.cfg.FilesPageSize, Orphans: lr.lv.orphans, Files: []filelist.Row{}, Steps: []apiStep{}}
+		PageSize: s.cfg.FilesPageSize, Orphans: lr.lv.orphans, Files: []filelist.Row{}, Steps: []apiStep{}}
+	rows, err := pickLayer(&out, lr, q.Get("layer"))
+	if err != nil {
+		return out, err
+	}
+	out.AllPaths = len(rows)
 	glob := q.Get("path")
 	if len(glob) > 1024 {
 		return out, &httpError{http.StatusBadRequest, "path: a glob over 1024 characters"}
@@ -93,7 +103,7 @@ func (s *Server) files(lr *layerRequest, q url.Values, base string) (apiFiles, e
 	page, _ := strconv.Atoi(q.Get("page"))
 	out.Page = max(page, 1)
 	var match []filelist.Row
-	for _, r := range lr.lv.files {
+	for _, r := range rows {
 		if pat.Match(r.Path) {
 			match = append(match, r)
 		}
@@ -107,7 +117,7 @@ func (s *Server) files(lr *layerRequest, q url.Values, base string) (apiFiles, e
 	out.Files = append(out.Files, match[from:min(from+out.PageSize, len(match))]...)
 	if out.Page < out.Pages {
 		next := url.Values{"page": {strconv.Itoa(out.Page + 1)}}
-		for _, k := range []string{"path", "platform"} {
+		for _, k := range []string{"path", "platform", "changes", "layer"} {
 			if q.Get(k) != "" {
 				next.Set(k, q.Get(k))
 			}
@@ -118,19 +128,44 @@ func (s *Server) files(lr *layerRequest, q url.Values, base string) (apiFiles, e
 	return out, nil
 }
 
+// pickLayer narrows a changes listing to ?layer=N (0-based, as in JSON).
+func pickLayer(out *apiFiles, lr *layerRequest, layer string) ([]filelist.Row, error) {
+	rows := lr.lv.files
+	out.Changes = lr.lv.changes
+	if layer == "" {
+		return rows, nil
+	}
+	n, err := strconv.Atoi(layer)
+	if err != nil || n < 0 || n >= len(lr.ver.img.Layers) {
+		return nil, &httpError{http.StatusBadRequest, fmt.Sprintf("layer %q: the image has %d layers (0–%d)", layer, len(lr.ver.img.Layers), len(lr.ver.img.Layers)-1)}
+	}
+	out.Layer = &n
+	var only []filelist.Row
+	for _, r := range rows {
+		if r.Layer == n {
+			only = append(only, r)
+		}
+	}
+	return only, nil
+}
+
 // stepsOf lists the steps rows blame, with their instructions.
 func stepsOf(ver *version, rows []filelist.Row) []apiStep {
 	used := map[int]bool{}
 	for _, r := range rows {
 		used[r.Step] = true
 	}
+	return legend(ver.steps, used)
+}
+
+// legend lists the used steps, in order, with their instructions.
+func legend(steps []history.Step, used map[int]bool) []apiStep {
 	out := []apiStep{}
-	for _, st := range ver.steps {
+	for _, st := range steps {
 		if used[st.Step] && st.Step > 0 {
 			out = append(out, apiStep{Step: st.Step, Instruction: st.Instruction})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Step < out[j].Step })
 	return out
 }
 
@@ -141,9 +176,24 @@ func toAPIWaste(lr *layerRequest) apiWaste {
 // layerViewURL is the page of view what (files, waste) of a version.
 func layerViewURL(ref, what string) string { return imageURL(ref) + "/-/" + what }
 
+// withQuery adds ?platform= and ?changes= to u when given.
+func withQuery(u, platform, changes string) string {
+	q := url.Values{}
+	if platform != "" {
+		q.Set("platform", platform)
+	}
+	if changes != "" {
+		q.Set("changes", changes)
+	}
+	if len(q) == 0 {
+		return u
+	}
+	return u + "?" + q.Encode()
+}
+
 // filesPage serves /images/REF/-/files.
 func (s *Server) filesPage(w http.ResponseWriter, r *http.Request, v view) {
-	lr, err := s.layerRequest(r.Context(), v)
+	lr, err := s.layerRequest(r.Context(), v, r.URL.Query())
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -153,8 +203,11 @@ func (s *Server) filesPage(w http.ResponseWriter, r *http.Request, v view) {
 		s.pageError(w, r, err)
 		return
 	}
-	rd, err := renderPage("files", "files of "+f.Reference, filesView{apiFiles: f, VersionURL: imageURL(f.Reference),
-		WasteURL: layerViewURL(f.Reference, "waste"), APIURL: "/v1" + r.URL.RequestURI()})
+	pl := r.URL.Query().Get("platform")
+	files := layerViewURL(f.Reference, "files")
+	rd, err := renderPage("files", "files of "+f.Reference, filesView{apiFiles: f, VersionURL: withQuery(imageURL(f.Reference), pl, ""),
+		FilesURL: withQuery(files, pl, ""), ChangesURL: withQuery(files, pl, "1"), WasteURL: withQuery(layerViewURL(f.Reference, "waste"), pl, ""),
+		APIURL: "/v1" + r.URL.RequestURI()})
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -165,7 +218,7 @@ func (s *Server) filesPage(w http.ResponseWriter, r *http.Request, v view) {
 // filesView is the files page's data.
 type filesView struct {
 	apiFiles
-	VersionURL, WasteURL, APIURL string
+	VersionURL, FilesURL, ChangesURL, WasteURL, APIURL string
 }
 
 // First is the 1-based position of the page's first row.
@@ -176,15 +229,15 @@ func (f filesView) Last() int { return (f.Page-1)*f.PageSize + len(f.Files) }
 
 // wastePage serves /images/REF/-/waste.
 func (s *Server) wastePage(w http.ResponseWriter, r *http.Request, v view) {
-	lr, err := s.layerRequest(r.Context(), v)
+	lr, err := s.layerRequest(r.Context(), v, r.URL.Query())
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	ref := lr.ver.name.Familiar()
+	ref, pl := lr.ver.name.Familiar(), r.URL.Query().Get("platform")
 	rd, err := lr.ver.render("waste-page", func() (*rendered, error) {
-		return renderPage("waste", "waste of "+ref, wasteView{apiWaste: toAPIWaste(lr), VersionURL: imageURL(ref),
-			FilesURL: layerViewURL(ref, "files"), APIURL: "/v1" + layerViewURL(ref, "waste"), Steps: lr.ver.steps})
+		return renderPage("waste", "waste of "+ref, wasteView{apiWaste: toAPIWaste(lr), VersionURL: withQuery(imageURL(ref), pl, ""),
+			FilesURL: withQuery(layerViewURL(ref, "files"), pl, ""), APIURL: withQuery("/v1"+layerViewURL(ref, "waste"), pl, ""), Steps: lr.ver.steps})
 	})
 	if err != nil {
 		s.pageError(w, r, err)
@@ -195,7 +248,7 @@ func (s *Server) wastePage(w http.ResponseWriter, r *http.Request, v view) {
 
 // layerAPI serves /v1/images/REF/-/files and /-/waste.
 func (s *Server) layerAPI(w http.ResponseWriter, r *http.Request, v view) {
-	lr, err := s.layerRequest(r.Context(), v)
+	lr, err := s.layerRequest(r.Context(), v, r.URL.Query())
 	if err != nil {
 		s.apiError(w, err)
 		return
@@ -246,11 +299,5 @@ func (w wasteView) Legend() []apiStep {
 			used[s] = true
 		}
 	}
-	out := []apiStep{}
-	for _, st := range w.Steps {
-		if used[st.Step] && st.Step > 0 {
-			out = append(out, apiStep{Step: st.Step, Instruction: st.Instruction})
-		}
-	}
-	return out
+	return legend(w.Steps, used)
 }
