@@ -213,9 +213,11 @@ func mustDirStore(t *testing.T) layerindex.Store {
 }
 
 // TestLayerLimits: an image whose layers exceed MaxLayerBytes is refused
-// with 413 and says why, before any layer is read; when every layer job
-// slot stays taken, a request gets 503 with Retry-After once
-// UpstreamTimeout passes.
+// with 413 and says why, before any layer is read; a registry the guard
+// refuses is 403 for these views too; when every layer job slot stays
+// taken, a request gets 503 with Retry-After once UpstreamTimeout
+// passes, and succeeds once it frees; views by digest are cached as long
+// as other views by digest.
 func TestLayerLimits(t *testing.T) {
 	child := builtPairs(t)["buildkit"][0]
 	ts := newTestServer(t, Config{AllowRegistries: []string{registry(t)}, MaxLayerBytes: 100, IndexStore: mustDirStore(t)})
@@ -229,6 +231,15 @@ func TestLayerLimits(t *testing.T) {
 		t.Errorf("%d layer views made for a refused image", n)
 	}
 
+	// Without --allow-registry the registry's loopback address is refused
+	// before any connection, layers or not.
+	guarded := newTestServer(t, Config{IndexStore: mustDirStore(t)})
+	for _, p := range []string{"/images/" + child + "/-/waste", "/v1/images/" + child + "/-/files"} {
+		if resp, body := guarded.get(t, p); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s with the registry not allowed: %s\n%s", p, resp.Status, body)
+		}
+	}
+
 	busy := newTestServer(t, Config{AllowRegistries: []string{registry(t)}, LayerJobs: 1, UpstreamTimeout: 3 * time.Second, IndexStore: mustDirStore(t)})
 	busy.jobs.slots <- struct{}{} // a job that never ends holds the only slot
 	resp, body := busy.get(t, "/v1/images/"+child+"/-/files")
@@ -238,6 +249,15 @@ func TestLayerLimits(t *testing.T) {
 	<-busy.jobs.slots
 	if resp, body := busy.get(t, "/v1/images/"+child+"/-/files"); resp.StatusCode != 200 {
 		t.Errorf("with the slot free again: %s\n%s", resp.Status, body)
+	}
+	var f apiFiles
+	_, body = busy.get(t, "/v1/images/"+child+"/-/files")
+	decode(t, body, &f)
+	pinned := child[:strings.LastIndex(child, ":")] + "@" + f.SHA
+	for _, p := range []string{"/images/" + pinned + "/-/files", "/v1/images/" + pinned + "/-/waste"} {
+		if resp, _ := busy.get(t, p); resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != cacheDigest {
+			t.Errorf("GET %s: %s, Cache-Control %q", p, resp.Status, resp.Header.Get("Cache-Control"))
+		}
 	}
 }
 
