@@ -301,6 +301,9 @@ func TestFilesChanges(t *testing.T) {
 	if resp, body := ts.get(t, fmt.Sprintf("/v1/images/%s/-/files?layer=%d", child, len(want.im.Image.Layers))); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a layer past the last: %s %s", resp.Status, body)
 	}
+	if resp, body := ts.get(t, "/v1/images/"+child+"/-/files?page=99999999999"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a page past the last: %s %s", resp.Status, body)
+	}
 }
 
 func changeLines(rows []filelist.Row) []string {

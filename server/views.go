@@ -101,20 +101,22 @@ func (s *Server) files(lr *layerRequest, q url.Values, base string) (apiFiles, e
 	}
 	out.Path = pat.String()
 	page, _ := strconv.Atoi(q.Get("page"))
-	out.Page = max(page, 1)
-	var match []filelist.Row
+	out.Page = min(max(page, 1), 1<<20)
+	// Only the page's rows are copied: BIG has 101,101 paths.
+	from := (out.Page - 1) * out.PageSize
 	for _, r := range rows {
-		if pat.Match(r.Path) {
-			match = append(match, r)
+		if !pat.Match(r.Path) {
+			continue
 		}
+		if out.Total >= from && out.Total < from+out.PageSize {
+			out.Files = append(out.Files, r)
+		}
+		out.Total++
 	}
-	out.Total = len(match)
 	out.Pages = max(1, (out.Total+out.PageSize-1)/out.PageSize)
 	if out.Page > out.Pages {
 		return out, &httpError{http.StatusNotFound, fmt.Sprintf("page %d: %d paths make %d pages", out.Page, out.Total, out.Pages)}
 	}
-	from := (out.Page - 1) * out.PageSize
-	out.Files = append(out.Files, match[from:min(from+out.PageSize, len(match))]...)
 	if out.Page < out.Pages {
 		next := url.Values{"page": {strconv.Itoa(out.Page + 1)}}
 		for _, k := range []string{"path", "platform", "changes", "layer"} {
