@@ -271,6 +271,8 @@ func (s *Server) imageAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		serveRendered(w, r, rd, cachePolicy(v.name, cacheDigest))
+	case "files", "waste":
+		s.layerAPI(w, r, v)
 	case "diff":
 		res, err := s.diff(ctx, v)
 		if err != nil {
@@ -369,7 +371,7 @@ func (s *Server) apiError(w http.ResponseWriter, err error) {
 	if code >= 500 {
 		s.log.Warn("request failed", "status", code, "error", err.Error())
 	}
-	if code == http.StatusTooManyRequests {
+	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
 	w.Header().Set("Content-Type", "application/json")

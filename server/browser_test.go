@@ -172,7 +172,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := registry(t)
-	ts := newTestServer(t, Config{AllowRegistries: []string{reg}})
+	ts := newTestServer(t, Config{AllowRegistries: []string{reg}, IndexStore: mustDirStore(t)})
 	pair := builtPairs(t)["buildkit"]
 	child, parent := pair[0], pair[1]
 	repo := child[:strings.LastIndex(child, ":")]
@@ -188,7 +188,16 @@ func TestBrowser(t *testing.T) {
 		{"version", "/images/" + child, []string{"Layers", "RUN mkdir -p /etc/strata", "echo child > /etc/strata/role", "Set by this image", "com.example.role", "Base ancestry", "strata-test/parent:buildkit", "Dockerfile"}},
 		{"repository", "/images/" + repo, []string{"Tags", "buildkit", "classic"}},
 		{"diff", "/images/" + child + "/-/diff/" + parent, []string{"different", "shared layers", "echo child > /etc/strata/role"}},
+		{"files", "/images/" + child + "/-/files?path=etc", []string{"Files of", "etc/strata/role", "-rw-r--r--", "echo child > /etc/strata/role", "version page"}},
+		{"changes", "/images/" + child + "/-/files?changes=1&path=etc", []string{"Changes, layer by layer, of", "added", "modified", "etc/strata/role", "final file system"}},
+		{"waste", "/images/" + child + "/-/waste", []string{"Waste of", "Efficiency", "of file content shipped in", "User waste", "Visible but avoidable"}},
+		{"xss-files", "/images/" + xss + "/-/files", []string{"hostile-link -> " + hostileLink}},
+		{"xss-waste", "/images/" + xss + "/-/waste", []string{hostileGone, "Duplicate content"}},
 		{"xss", "/images/" + xss, nil},
+	}
+	for _, h := range hostileNames {
+		pages[len(pages)-3].want = append(pages[len(pages)-3].want, h.shown)
+		pages[len(pages)-2].want = append(pages[len(pages)-2].want, h.shown)
 	}
 	for what, p := range xssPayloads {
 		if what != "comment" {

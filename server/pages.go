@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -12,8 +13,10 @@ import (
 	"github.com/strata-tool/strata/catalog"
 	"github.com/strata-tool/strata/diff"
 	"github.com/strata-tool/strata/internal/humanize"
+	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/lineage"
 	"github.com/strata-tool/strata/reference"
+	"github.com/strata-tool/strata/waste"
 )
 
 // Pages are html/template: every string an image supplies (history,
@@ -47,11 +50,20 @@ var funcs = template.FuncMap{
 	},
 	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 	"join": strings.Join,
-	"add":  func(a, b int) int { return a + b },
+	// line shows image text (paths, link targets, instructions) on one
+	// line with every control and bidi character as a visible escape
+	// (internal/safetext); html/template then escapes the HTML.
+	"line":      safetext.Line,
+	"where":     waste.Where,
+	"steps":     waste.StepList,
+	"thousands": waste.Thousands,
+	"percent":   func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"mul100":    func(f float64) float64 { return 100 * f },
+	"add":       func(a, b int) int { return a + b },
 }
 
 func init() {
-	for _, page := range []string{"home", "image", "version", "diff", "catalog", "error"} {
+	for _, page := range []string{"home", "image", "version", "diff", "catalog", "error", "files", "waste"} {
 		pageTemplates[page] = template.Must(template.New("base.html").Funcs(funcs).ParseFS(assets, "templates/base.html", "templates/"+page+".html"))
 	}
 }
@@ -86,7 +98,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", rd.ctype)
 	w.Header().Set("Cache-Control", cacheNone)
-	if code == http.StatusTooManyRequests {
+	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
 	w.WriteHeader(code)
@@ -171,6 +183,10 @@ func (s *Server) imagePage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		serveRendered(w, r, rd, cachePolicy(v.name, cacheDigest))
+	case "files":
+		s.filesPage(w, r, v)
+	case "waste":
+		s.wastePage(w, r, v)
 	case "diff":
 		res, err := s.diff(ctx, v)
 		if err != nil {
@@ -219,6 +235,7 @@ type versionView struct {
 	Badges                      []badgeRow
 	Notes                       []string
 	Fetched                     time.Time
+	FilesURL, WasteURL          string
 }
 
 type platformLink struct {
@@ -254,6 +271,8 @@ func newVersionView(v *version) versionView {
 		Created: v.img.Config.Created, Author: v.img.Config.Author, Size: a.DownloadSize, Layers: len(v.img.Layers),
 		Dockerfile: v.df.Text, From: v.lin.From, Identical: a.Identical, Notes: a.Notes, Fetched: v.fetched}
 	vv.PinnedRef = v.name.WithTag("").WithDigest(vv.Digest).Familiar()
+	q := "?" + url.Values{"platform": {v.platform}}.Encode()
+	vv.FilesURL, vv.WasteURL = layerViewURL(vv.Ref, "files")+q, layerViewURL(vv.Ref, "waste")+q
 	if vv.From.Kind == lineage.KindBase {
 		vv.FromRef = reference.Familiar(vv.From.Name)
 	}

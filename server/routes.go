@@ -59,9 +59,9 @@ func (s *Server) routes() http.Handler {
 // view is what a path under /images/ or /v1/images/ asks for.
 type view struct {
 	name reference.Name
-	// kind is "image" (a repository), "version" (a tag or digest) or
-	// "diff" (name against other). Files and waste views of a version
-	// go here once layer indexes exist: /images/REF/-/files.
+	// kind is "image" (a repository), "version" (a tag or digest),
+	// "diff" (name against other), or "files" or "waste" (views inside
+	// a version's layers; a name without tag or digest means :latest).
 	kind     string
 	other    reference.Name
 	platform image.Platform
@@ -106,6 +106,12 @@ func (s *Server) parseView(r *http.Request) (view, error) {
 			return v, err
 		}
 		v.kind, v.other = "diff", o
+		return v, nil
+	case "files", "waste":
+		if arg != "" {
+			break
+		}
+		v.kind = what
 		return v, nil
 	}
 	return v, &httpError{http.StatusNotFound, "no such view of an image"}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/strata-tool/strata/catalog"
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/layerindex"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -64,6 +65,21 @@ type Config struct {
 	Keychain authn.Keychain
 	// Crawl configures the crawler; Workers 0 disables it.
 	Crawl CrawlConfig
+
+	// IndexStore keeps the layer indexes the files and waste views read
+	// (nil: a DirStore under the user cache directory, as the command
+	// line keeps them, or none when there is no cache directory).
+	IndexStore layerindex.Store
+	// MaxLayerBytes bounds the layers (compressed, as the manifest sizes
+	// them) of an image whose files or waste are asked for (1 GiB): a
+	// larger image is refused with 413 before any layer is read.
+	MaxLayerBytes int64
+	// LayerJobs is how many images' layers are read at once (2); a request
+	// that finds no free slot within UpstreamTimeout gets 503.
+	LayerJobs int
+	// FilesPageSize is how many paths one page of the files view lists
+	// (1000).
+	FilesPageSize int
 }
 
 // CrawlConfig configures the crawler.
@@ -92,6 +108,7 @@ type Server struct {
 	cache   *cache
 	metrics *metrics
 	limits  *limiter
+	jobs    *layerJobs
 	wake    chan struct{}
 	handler http.Handler
 	now     func() time.Time
@@ -110,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics()
 	s.cache = newCache(cfg.CacheSize, cfg.DigestTTL, cfg.TagTTL)
 	s.limits = newLimiter(cfg.RateLimit, cfg.ColdRateLimit)
+	s.jobs = newLayerJobs(cfg)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -145,11 +163,27 @@ func setDefaults(cfg *Config) {
 	if cfg.Keychain == nil {
 		cfg.Keychain = authn.NewMultiKeychain()
 	}
+	setLayerDefaults(cfg)
 	if cfg.Crawl.PollEvery <= 0 {
 		cfg.Crawl.PollEvery = 5 * time.Minute
 	}
 	if cfg.Crawl.MaxTags <= 0 {
 		cfg.Crawl.MaxTags = 500
+	}
+}
+
+func setLayerDefaults(cfg *Config) {
+	if cfg.IndexStore == nil {
+		cfg.IndexStore = defaultIndexStore()
+	}
+	if cfg.MaxLayerBytes <= 0 {
+		cfg.MaxLayerBytes = 1 << 30
+	}
+	if cfg.LayerJobs <= 0 {
+		cfg.LayerJobs = 2
+	}
+	if cfg.FilesPageSize <= 0 {
+		cfg.FilesPageSize = 1000
 	}
 }
 

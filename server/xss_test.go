@@ -37,9 +37,11 @@ func pushXSSImage(t *testing.T) string {
 		t.Fatal(err)
 	}
 	created := v1.Time{Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	named, gone := hostileNameLayers(t)
 	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer, History: v1.History{
 		Created: created, CreatedBy: "/bin/sh -c echo '" + xssPayloads["history"] + "' > /etc/xss", Comment: xssPayloads["comment"],
-	}})
+	}}, mutate.Addendum{Layer: named, History: v1.History{Created: created, CreatedBy: "COPY hostile-names /"}},
+		mutate.Addendum{Layer: gone, History: v1.History{Created: created, CreatedBy: "/bin/sh -c rm /hostile-gone*"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,9 @@ func (a *Analyzer) where(layer int32) string {
 func (a *Analyzer) wheres(ls []int32) string {
 	steps, idx := a.steps(ls)
 	if len(steps) < len(idx) && len(steps) == 0 {
-		return stepList(nil, idx)
+		return StepList(nil, idx)
 	}
-	return stepList(steps, idx)
+	return StepList(steps, idx)
 }
 
 // copies reports whether every shipping step is a COPY or ADD.

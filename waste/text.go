@@ -39,8 +39,8 @@ func (r *Report) WriteText(w io.Writer, instruction func(step int) string, brief
 		if f.Cache != "" {
 			what += " (" + f.Cache + " cache)"
 		}
-		fmt.Fprintf(b, "  %s: %s %s in %s shipped by %s, e.g. %s\n    fix: %s\n", where(f.Step, f.Layer), what,
-			humanize.Bytes(f.Bytes), count(f.Files, "file"), stepList(f.ShippedSteps, f.ShippedLayers), safetext.Line(f.Example), safetext.Line(f.Fix))
+		fmt.Fprintf(b, "  %s: %s %s in %s shipped by %s, e.g. %s\n    fix: %s\n", Where(f.Step, f.Layer), what,
+			humanize.Bytes(f.Bytes), count(f.Files, "file"), StepList(f.ShippedSteps, f.ShippedLayers), safetext.Line(f.Example), safetext.Line(f.Fix))
 		mark(steps, f.Step)
 		for _, s := range f.ShippedSteps {
 			mark(steps, s)
@@ -70,18 +70,9 @@ func (r *Report) WriteText(w io.Writer, instruction func(step int) string, brief
 func (r *Report) summary(b *strings.Builder) {
 	fmt.Fprintf(b, "efficiency %.2f %%: %s of file content shipped in %s, %s in the final file system\n",
 		100*r.Efficiency, humanize.Bytes(r.ContentBytes), count(r.Layers, "layer"), humanize.Bytes(r.FinalBytes))
-	fmt.Fprintf(b, "wasted %s (%s bytes; about %s as stored)\n", humanize.Bytes(r.WastedBytes), thousands(r.WastedBytes), humanize.Bytes(r.WastedCompressedBytes))
-	base := "no base layers"
-	switch {
-	case r.Base.Layers > 0 && r.Base.Name != "":
-		base = fmt.Sprintf("base %s: %s", r.Base.Name, count(r.Base.Layers, "layer"))
-	case r.Base.Layers > 0:
-		base = "base: " + count(r.Base.Layers, "layer")
-	case r.Base.Name != "":
-		base = "base " + r.Base.Name
-	}
+	fmt.Fprintf(b, "wasted %s (%s bytes; about %s as stored)\n", humanize.Bytes(r.WastedBytes), Thousands(r.WastedBytes), humanize.Bytes(r.WastedCompressedBytes))
 	fmt.Fprintf(b, "user waste %s = %.2f %% of the %s the image's own steps ship (%s)\n",
-		humanize.Bytes(r.UserWastedBytes), r.UserWastedPercent, humanize.Bytes(r.UserContentBytes), base)
+		humanize.Bytes(r.UserWastedBytes), r.UserWastedPercent, humanize.Bytes(r.UserContentBytes), r.Base)
 	if r.Base.Note != "" {
 		fmt.Fprintf(b, "  note: %s\n", r.Base.Note)
 	}
@@ -95,8 +86,8 @@ func (r *Report) topText(b *strings.Builder) {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  WASTED\tFILES\tCAUSE\tBY\tSHIPPED BY\tPATH")
 	for _, o := range r.Top {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", humanize.Bytes(o.Bytes), o.Files, o.Cause, where(o.Step, o.Layer),
-			stepList(o.ShippedSteps, nil), safetext.Line(o.Path))
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", humanize.Bytes(o.Bytes), o.Files, o.Cause, Where(o.Step, o.Layer),
+			StepList(o.ShippedSteps, nil), safetext.Line(o.Path))
 	}
 	tw.Flush()
 }
@@ -118,7 +109,7 @@ func (r *Report) avoidableText(b *strings.Builder, steps map[int]bool) {
 					paths = append(paths, fmt.Sprintf("… (%d more)", len(g.Paths)-3))
 					break
 				}
-				paths = append(paths, fmt.Sprintf("%s (%s)", safetext.Line(p.Path), where(p.Step, p.Layer)))
+				paths = append(paths, fmt.Sprintf("%s (%s)", safetext.Line(p.Path), Where(p.Step, p.Layer)))
 			}
 			fmt.Fprintf(b, "    %s: %s of %s = %s\n      fix: %s\n", humanize.Bytes(g.Bytes), fmt.Sprintf("%d copies", len(g.Paths)),
 				humanize.Bytes(g.Size), strings.Join(paths, " = "), safetext.Line(g.Fix))
@@ -126,11 +117,24 @@ func (r *Report) avoidableText(b *strings.Builder, steps map[int]bool) {
 	}
 	for _, c := range av.Caches {
 		fmt.Fprintf(b, "  %s cache: %s in %s from %s, e.g. %s\n    fix: %s\n", c.Cache, humanize.Bytes(c.Bytes), count(c.Files, "file"),
-			stepList(c.Steps, c.Layers), safetext.Line(c.Example), safetext.Line(c.Fix))
+			StepList(c.Steps, c.Layers), safetext.Line(c.Example), safetext.Line(c.Fix))
 		for _, s := range c.Steps {
 			mark(steps, s)
 		}
 	}
+}
+
+// String says which layers are the base's ("base debian:12: 1 layer").
+func (b Base) String() string {
+	switch {
+	case b.Layers > 0 && b.Name != "":
+		return fmt.Sprintf("base %s: %s", b.Name, count(b.Layers, "layer"))
+	case b.Layers > 0:
+		return "base: " + count(b.Layers, "layer")
+	case b.Name != "":
+		return "base " + b.Name
+	}
+	return "no base layers"
 }
 
 func mark(steps map[int]bool, s int) {
@@ -139,15 +143,16 @@ func mark(steps map[int]bool, s int) {
 	}
 }
 
-func where(step, layer int) string {
+// Where names a position: the step, else the layer when no step made it.
+func Where(step, layer int) string {
 	if step > 0 {
 		return fmt.Sprintf("step %d", step)
 	}
 	return fmt.Sprintf("layer %d", layer)
 }
 
-// stepList renders steps ("steps 3, 6"), else layers when no step is known.
-func stepList(steps, layers []int) string {
+// StepList renders steps ("steps 3, 6"), else layers when no step is known.
+func StepList(steps, layers []int) string {
 	if len(steps) == 0 {
 		var ls []string
 		for _, l := range layers {
@@ -172,11 +177,11 @@ func count(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return thousands(int64(n)) + " " + noun + "s"
+	return Thousands(int64(n)) + " " + noun + "s"
 }
 
-// thousands renders n with comma separators (197,151,959).
-func thousands(n int64) string {
+// Thousands renders n with comma separators (197,151,959).
+func Thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")

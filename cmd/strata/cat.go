@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/filelist"
 	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layers"
 )
@@ -48,7 +49,7 @@ func (a *app) runCat(cmd *cobra.Command, ref, p string, raw bool) error {
 		return err
 	}
 	defer done()
-	fsys, err := finalFS(ctx, im)
+	fsys, err := filelist.FinalFS(ctx, im)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/filelist"
 	"github.com/strata-tool/strata/internal/humanize"
 	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layerindex"
@@ -66,7 +67,7 @@ func (a *app) runExtract(cmd *cobra.Command, ref string, paths []string, fl extr
 		return err
 	}
 	defer done()
-	fsys, err := finalFS(ctx, im)
+	fsys, err := filelist.FinalFS(ctx, im)
 	if err != nil {
 		return err
 	}

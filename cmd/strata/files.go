@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-tool/strata/filelist"
 	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layerindex"
 )
@@ -76,12 +77,12 @@ func (a *app) runFiles(cmd *cobra.Command, ref string, fl filesFlags) error {
 	}
 	w, human := cmd.OutOrStdout(), terminalWidth(cmd.OutOrStdout()) > 0
 	if only < 0 && !fl.changes {
-		fsys, err := finalFS(ctx, im)
+		fsys, err := filelist.FinalFS(ctx, im)
 		if err != nil {
 			return err
 		}
 		noteOrphans(cmd.ErrOrStderr(), fsys)
-		rows := mergedRows(im, fsys, pat)
+		rows := filelist.Merged(im, fsys, pat)
 		return a.emit(w, rows, func(w io.Writer) error {
 			if fl.tree {
 				return renderTree(w, im, fsys, pat, human)
@@ -89,18 +90,11 @@ func (a *app) runFiles(cmd *cobra.Command, ref string, fl filesFlags) error {
 			return renderList(w, im, rows, human)
 		})
 	}
-	groups, err := layerChanges(ctx, im, only, pat)
+	groups, err := filelist.Changes(ctx, im, only, pat)
 	if err != nil {
 		return err
 	}
-	var rows []fileRow
-	for _, g := range groups {
-		rows = append(rows, g.rows...)
-	}
-	if rows == nil {
-		rows = []fileRow{}
-	}
-	return a.emit(w, rows, func(w io.Writer) error { return renderChanges(w, im, groups, human) })
+	return a.emit(w, filelist.Rows(groups), func(w io.Writer) error { return renderChanges(w, im, groups, human) })
 }
 
 // pickLayer turns --layer/--step into a layer index (-1: none asked).
@@ -124,16 +118,6 @@ func (fl filesFlags) pickLayer(im *layerindex.Image) (int, error) {
 		return *s.Layer, nil
 	}
 	return -1, nil
-}
-
-func mergedRows(im *layerindex.Image, fsys *layerindex.FS, pat layerindex.Pattern) []fileRow {
-	rows := []fileRow{}
-	for _, f := range fsys.Files() {
-		if pat.Match(f.Path) {
-			rows = append(rows, rowOf(im, f))
-		}
-	}
-	return rows
 }
 
 func noteOrphans(w io.Writer, fsys *layerindex.FS) {

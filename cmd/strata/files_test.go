@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strata-tool/strata/filelist"
 	"github.com/strata-tool/strata/internal/testenv"
 )
 
@@ -71,7 +72,7 @@ func TestFilesJSONCatAndChanges(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	ref := builtRef(t, "single", "buildkit", "registry")
 	code, out, errs := runCLI(t, "files", "-o", "json", "--path", "app/**", ref)
-	var rows []fileRow
+	var rows []filelist.Row
 	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil {
 		t.Fatalf("files -o json: exit %d, %s", code, errs)
 	}
@@ -105,7 +106,7 @@ func TestFilesJSONCatAndChanges(t *testing.T) {
 		}
 	}
 	code, out, _ = runCLI(t, "files", "--changes", "-o", "json", ref)
-	var changes []fileRow
+	var changes []filelist.Row
 	json.Unmarshal([]byte(out), &changes)
 	deleted := map[string]int{}
 	for _, c := range changes {

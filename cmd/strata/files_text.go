@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/strata-tool/strata/filelist"
 	"github.com/strata-tool/strata/internal/humanize"
 	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layerindex"
@@ -15,13 +15,13 @@ import (
 
 // renderList prints one path a line, then the instruction of every step
 // the list blames.
-func renderList(w io.Writer, im *layerindex.Image, rows []fileRow, human bool) error {
+func renderList(w io.Writer, im *layerindex.Image, rows []filelist.Row, human bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "MODE\tUID:GID\tSIZE\tSTEP\t PATH")
 	steps := map[int]bool{}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d:%d\t%s\t%d\t %s\n", modeString(r.Type, r.Mode), r.UID, r.GID,
-			sizeCell(r.Type, r.Size, human), r.Step, pathCell(r))
+		fmt.Fprintf(tw, "%s\t%d:%d\t%s\t%d\t %s\n", r.ModeString(), r.UID, r.GID,
+			sizeCell(r, human), r.Step, pathCell(r))
 		steps[r.Step] = true
 	}
 	if err := tw.Flush(); err != nil {
@@ -33,7 +33,7 @@ func renderList(w io.Writer, im *layerindex.Image, rows []fileRow, human bool) e
 
 // pathCell is a path (and its link) on one row: image text escaped onto
 // one line, so a newline in a name cannot forge a row.
-func pathCell(r fileRow) string {
+func pathCell(r filelist.Row) string {
 	p, l := safetext.Line(r.Path), safetext.Line(r.Link)
 	switch r.Type {
 	case "symlink":
@@ -75,10 +75,10 @@ func renderTree(w io.Writer, im *layerindex.Image, fsys *layerindex.FS, pat laye
 		if !pat.Match(f.Path) {
 			continue
 		}
-		r := rowOf(im, f)
+		r := filelist.Of(im, f)
 		depth := strings.Count(f.Path, "/") + 1
 		name := f.Path[strings.LastIndexByte(f.Path, '/')+1:]
-		size := sizeCell(r.Type, r.Size, human)
+		size := sizeCell(r, human)
 		if r.Type == "dir" {
 			size = bytesCell(sizes[f.Path], human)
 		}
@@ -96,76 +96,21 @@ func bytesCell(n int64, human bool) string {
 	return fmt.Sprint(n)
 }
 
-// changeGroup is one layer's changes, as rows.
-type changeGroup struct {
-	layer int
-	rows  []fileRow
-}
-
-// layerChanges lists what layer only (or every layer, only < 0) changed.
-func layerChanges(ctx context.Context, im *layerindex.Image, only int, pat layerindex.Pattern) ([]changeGroup, error) {
-	upTo := len(im.Image.Layers)
-	if only >= 0 {
-		upTo = only + 1
-	}
-	which := make([]int, upTo)
-	for i := range which {
-		which[i] = i
-	}
-	if err := im.Load(ctx, which...); err != nil {
-		return nil, err
-	}
-	all, err := im.Changes(upTo)
-	if err != nil {
-		return nil, err
-	}
-	var out []changeGroup
-	for i, cs := range all {
-		if only >= 0 && i != only {
-			continue
-		}
-		g := changeGroup{layer: i, rows: []fileRow{}}
-		for _, c := range cs {
-			if pat.Match(c.Path) {
-				g.rows = append(g.rows, changeRow(im, c))
-			}
-		}
-		out = append(out, g)
-	}
-	return out, nil
-}
-
-// changeRow: what was written, or for a deletion what was there (type ""
-// when the layers below had nothing at the path).
-func changeRow(im *layerindex.Image, c layerindex.Change) fileRow {
-	r := rowOf(im, c.File)
-	if c.Kind == layerindex.Deleted || c.Kind == layerindex.Opaque {
-		r = fileRow{Path: c.Path, Layer: c.File.Layer, Step: r.Step}
-		if c.Lower.Entry != nil {
-			low := rowOf(im, c.Lower)
-			low.Layer, low.Step = r.Layer, r.Step
-			r = low
-		}
-	}
-	r.Change = string(c.Kind)
-	return r
-}
-
 var changeMark = map[string]string{"added": "A", "modified": "M", "deleted": "D", "opaque": "O"}
 
-func renderChanges(w io.Writer, im *layerindex.Image, groups []changeGroup, human bool) error {
+func renderChanges(w io.Writer, im *layerindex.Image, groups []filelist.Group, human bool) error {
 	for _, g := range groups {
 		step := "?"
 		instr := ""
-		if s, ok := im.Step(g.layer); ok {
+		if s, ok := im.Step(g.Layer); ok {
 			step, instr = fmt.Sprint(s.Step), oneLineInstruction(s.Instruction)
 		}
-		fmt.Fprintf(w, "step %s (layer %d): %s\n", step, g.layer, instr)
+		fmt.Fprintf(w, "step %s (layer %d): %s\n", step, g.Layer, instr)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		for _, r := range g.rows {
+		for _, r := range g.Rows {
 			mode, size := "", ""
 			if r.Type != "" && r.Change != "deleted" {
-				mode, size = modeString(r.Type, r.Mode), sizeCell(r.Type, r.Size, human)
+				mode, size = r.ModeString(), sizeCell(r, human)
 			}
 			note := ""
 			if r.Change == "opaque" {

@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/catalog/store"
+	"github.com/strata-tool/strata/filelist"
 	"github.com/strata-tool/strata/internal/humanize"
 	"github.com/strata-tool/strata/internal/progress"
 	"github.com/strata-tool/strata/layerindex"
-	"github.com/strata-tool/strata/layers"
 )
 
 // addIndexFlags registers the flags of every verb that reads inside layers.
@@ -111,52 +110,13 @@ func (a *app) openIndex(ctx context.Context, ref string) (im *layerindex.Image, 
 	return layerindex.New(src, a.indexOptions()), func() { a.indexed(); src.Close() }, nil
 }
 
-// finalFS indexes every layer and merges them.
-func finalFS(ctx context.Context, im *layerindex.Image) (*layerindex.FS, error) {
-	if err := im.Load(ctx); err != nil {
-		return nil, err
-	}
-	return im.Merge(len(im.Image.Layers))
-}
-
-// fileRow is one entry of `files -o json` (README).
-type fileRow struct {
-	Path   string    `json:"path"`
-	Type   string    `json:"type"`
-	Mode   uint32    `json:"mode"`
-	UID    int       `json:"uid"`
-	GID    int       `json:"gid"`
-	Size   int64     `json:"size"`
-	MTime  time.Time `json:"mtime"`
-	Digest string    `json:"digest"`
-	Link   string    `json:"link"`
-	Layer  int       `json:"layer"`
-	Step   int       `json:"step"`
-	Change string    `json:"change,omitempty"`
-}
-
-func rowOf(im *layerindex.Image, f layerindex.File) fileRow {
-	r := fileRow{Path: f.Path, Type: f.Type.String(), Mode: f.Mode, UID: f.UID, GID: f.GID, Size: f.Size,
-		MTime: f.ModTime, Digest: f.Digest, Link: f.Link, Layer: f.Layer}
-	if s, ok := im.Step(f.Layer); ok {
-		r.Step = s.Step
-	}
-	return r
-}
-
-// modeString renders a JSON row's type name and mode as ls does.
-func modeString(typ string, mode uint32) string {
-	var t layers.Type
-	_ = t.UnmarshalText([]byte(typ)) // an unknown name renders as a file
-	return layers.ModeString(t, mode)
-}
-
 // sizeCell is exact bytes in pipes, human units on a terminal; "-" where a
 // size means nothing.
-func sizeCell(typ string, n int64, human bool) string {
-	if typ != layers.TypeFile.String() && typ != layers.TypeHardlink.String() {
+func sizeCell(r filelist.Row, human bool) string {
+	if !r.HasSize() {
 		return "-"
 	}
+	n := r.Size
 	if human {
 		return humanize.Bytes(n)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/catalog/store"
 	"github.com/strata-tool/strata/server"
 )
 
@@ -21,6 +22,8 @@ type serveFlags struct {
 	poll, upstream            time.Duration
 	workers                   int
 	rate                      float64
+	maxLayerBytes             int64
+	layerJobs                 int
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -30,7 +33,10 @@ func newServeCmd(a *app) *cobra.Command {
 		Short: "Serve image pages, a JSON API and badges, and crawl watched repositories (MicroBadger reborn)",
 		Long: `Serve, for any image in any registry: a page with its layers and the commands
 that made them, the Dockerfile, labels (own and inherited), base ancestry and
-identical images; the same as JSON under /v1/images/REF (OpenAPI at
+identical images; its files (/images/REF/-/files, as strata files lists them)
+and waste (/-/waste, as strata waste measures it), read inside its layers
+(indexes kept in the catalog's database, shared by every replica); the
+same as JSON under /v1/images/REF (OpenAPI at
 /openapi.json); SVG badges at /badges/{image,version,commit,license,base}/REF.svg
 and shields.io endpoint JSON at .json; Prometheus metrics at /metrics.
 
@@ -56,6 +62,8 @@ catalog and the work queue.`,
 	fl.DurationVar(&f.upstream, "upstream-timeout", 20*time.Second, "bound on one image's registry requests")
 	fl.IntVar(&f.workers, "workers", 2, "crawl workers in this process (0: serve only)")
 	fl.Float64Var(&f.rate, "rate-limit", 50, "requests per second per client (negative: no limit)")
+	fl.Int64Var(&f.maxLayerBytes, "max-layer-bytes", 1<<30, "largest image (compressed layer bytes) the files and waste views read; larger: 413")
+	fl.IntVar(&f.layerJobs, "layer-jobs", 2, "images whose layers are read at once for the files and waste views")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	a.addCatalogFlag(cmd)
 	cmd.AddCommand(newServeTokenCmd(a))
@@ -81,8 +89,17 @@ func (a *app) runServe(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer cat.Close()
+	// Layer indexes live in the catalog's database, so replicas on one
+	// PostgreSQL read each layer once between them (and the CLI's
+	// --index-store can use what the server read).
+	indexes, err := store.CatalogIndexStore(cat, 0)
+	if err != nil {
+		return err
+	}
+	defer indexes.Close()
 	host, _ := os.Hostname()
-	srv, err := server.New(server.Config{Catalog: cat, AllowRegistries: f.allow, Platform: opts.Platform, Logger: log, RateLimit: f.rate, UpstreamTimeout: f.upstream,
+	srv, err := server.New(server.Config{Catalog: cat, IndexStore: indexes, AllowRegistries: f.allow, Platform: opts.Platform, Logger: log, RateLimit: f.rate, UpstreamTimeout: f.upstream,
+		MaxLayerBytes: f.maxLayerBytes, LayerJobs: f.layerJobs,
 		Crawl: server.CrawlConfig{Watch: watch, PollEvery: f.poll, Workers: f.workers, Name: fmt.Sprintf("%s:%d", host, os.Getpid())}})
 	if err != nil {
 		return err

@@ -6,13 +6,11 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/strata-tool/strata/gate"
 	"github.com/strata-tool/strata/layerindex"
-	"github.com/strata-tool/strata/lineage"
 	"github.com/strata-tool/strata/source"
 	"github.com/strata-tool/strata/waste"
 )
@@ -131,26 +129,8 @@ func writeWasteText(w io.Writer, im *layerindex.Image, out wasteOutput) error {
 	return err
 }
 
-// wasteBase turns the lineage into the base's share of the layers: the
-// nearest ancestor's layers (named, or an unnamed one the history shows,
-// said to be a guess); none for an image FROM scratch; otherwise the first
-// layer, as dive counts it, and a note says so.
+// wasteBase is the base's share of the layers, from the lineage
+// (waste.BaseOf).
 func (a *app) wasteBase(ctx context.Context, src source.Source, im *layerindex.Image, warn func(string)) waste.Base {
-	n := len(im.Image.Layers)
-	r := a.lineageOf(ctx, im.Image, readProvenance(ctx, src, warn), warn)
-	switch {
-	case r != nil && len(r.Ancestry) > 0 && r.Ancestry[0].Layers > 0 && r.Ancestry[0].Layers <= n:
-		s := r.Ancestry[0]
-		b := waste.Base{Layers: s.Layers, Known: !s.Unknown && s.Confidence != lineage.Guess, Name: s.Name()}
-		switch {
-		case s.Unknown:
-			b.Note = fmt.Sprintf("the base is not named; the history shows it ends after %s (%s)", count(s.Layers, "layer"), strings.Join(s.Evidence, "; "))
-		case !b.Known:
-			b.Note = fmt.Sprintf("base %s is a guess (%s)", s.Name(), strings.Join(s.Evidence, "; "))
-		}
-		return b
-	case r != nil && r.From.Kind == lineage.KindScratch:
-		return waste.Base{Known: true, Name: "scratch"}
-	}
-	return waste.Base{Layers: min(1, n), Note: "base image not identified: only the first layer is counted as the base's (strata catalog add BASE lets strata match it)"}
+	return waste.BaseOf(a.lineageOf(ctx, im.Image, readProvenance(ctx, src, warn), warn), len(im.Image.Layers))
 }
