@@ -18,6 +18,24 @@ type dockerfileReport struct {
 	*dockerfile.Result
 }
 
+// jsonFields streams the report: its history is most of it.
+func (r dockerfileReport) jsonFields() []jsonField {
+	res := r.Result
+	history := jsonField{name: "history", value: res.Records, list: listOf(res.Records)}
+	if len(res.Records) == 0 {
+		history.list = nil
+	}
+	return []jsonField{
+		{name: "reference", value: r.Reference},
+		{name: "platform", value: r.Platform},
+		{name: "provenance", value: r.Provenance, omit: r.Provenance == nil},
+		{name: "dockerfile", value: res.Text},
+		{name: "from", value: res.From},
+		history,
+		{name: "notes", value: res.Notes, omit: len(res.Notes) == 0},
+	}
+}
+
 const dockerfileLong = `Reconstruct the Dockerfile that built an image from its history and config.
 
 When the image carries a BuildKit provenance attestation made with mode=max,

@@ -38,6 +38,15 @@ type deepReport struct {
 	Written *buildcontext.Report `json:"written,omitempty"`
 }
 
+// jsonFields streams the report as its struct encodes: the embedded
+// dockerfile report's fields, then the context's (without this method
+// the embedded one's would be promoted and drop them).
+func (r deepReport) jsonFields() []jsonField {
+	return append(r.dockerfileReport.jsonFields(),
+		jsonField{name: "context", value: r.Context},
+		jsonField{name: "written", value: r.Written, omit: r.Written == nil})
+}
+
 // runDeep renders the Dockerfile with what the layers tell, and with
 // --context writes it and its build context.
 func (a *app) runDeep(cmd *cobra.Command, ref string, fl deepFlags, warn func(string)) error {

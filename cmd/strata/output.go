@@ -32,6 +32,9 @@ func parseOutput(s string) (outputFormat, error) {
 // emit writes v as JSON with -o json, else calls text.
 func (a *app) emit(w io.Writer, v any, text func(io.Writer) error) error {
 	a.indexed()
+	if s, ok := v.(jsonStreamer); ok && a.format == formatJSON {
+		return writeStreamedJSON(w, s.jsonFields())
+	}
 	if a.format == formatJSON {
 		return writeJSON(w, v)
 	}
