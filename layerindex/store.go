@@ -48,6 +48,21 @@ func DefaultDir() (string, error) {
 	return filepath.Join(base, "strata", "layers"), nil
 }
 
+// DefaultStore is the store in DefaultDir, bounded by DefaultMaxBytes, or
+// nil when no cache directory can be made: indexing then starts over each
+// run, which is slower but never wrong.
+func DefaultStore() Store {
+	dir, err := DefaultDir()
+	if err != nil {
+		return nil
+	}
+	s, err := NewDirStore(dir, 0)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
 // DirStore keeps one file per digest under Dir (sha256/ab/abcdef…).
 // Writes are atomic (a temporary file renamed into place), so concurrent
 // strata processes never see half an index. When the files add up to more

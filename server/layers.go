@@ -61,20 +61,6 @@ func newLayerJobs(cfg Config) *layerJobs {
 	}
 }
 
-// defaultIndexStore is the user cache directory's index store, as the
-// command line uses, or none when there is no cache directory.
-func defaultIndexStore() layerindex.Store {
-	dir, err := layerindex.DefaultDir()
-	if err != nil {
-		return nil
-	}
-	s, err := layerindex.NewDirStore(dir, 0)
-	if err != nil {
-		return nil
-	}
-	return s
-}
-
 // layers returns ver's layer view: cached, or made by one job shared by
 // every request for the same image. changes asks for what each layer
 // changed instead of the merged file system and waste (a view of its own:

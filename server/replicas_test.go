@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -42,30 +41,6 @@ func slowRegistry(t *testing.T, delay time.Duration) string {
 	return strings.TrimPrefix(hs.URL, "http://")
 }
 
-// freshSchema makes a PostgreSQL schema for one test and returns a DSN
-// selecting it and an admin connection.
-func freshSchema(t *testing.T) (string, *sql.DB) {
-	t.Helper()
-	dsn := testenv.Service(t, "STRATA_TEST_POSTGRES_DSN")
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("strata_serve_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema, admin
-}
-
 // buildStrata builds the strata binary once for the test.
 func buildStrata(t *testing.T) string {
 	t.Helper()
@@ -83,7 +58,7 @@ func buildStrata(t *testing.T) string {
 // a job. Every tag's digest is still indexed exactly once — recorded done
 // once, catalogued once — and nothing is lost.
 func TestReplicasShareQueue(t *testing.T) {
-	dsn, admin := freshSchema(t)
+	dsn, admin, _ := testenv.PostgresSchema(t, "strata_serve")
 	bin := buildStrata(t)
 	reg := slowRegistry(t, 700*time.Millisecond)
 	var repos []string

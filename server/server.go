@@ -174,7 +174,7 @@ func setDefaults(cfg *Config) {
 
 func setLayerDefaults(cfg *Config) {
 	if cfg.IndexStore == nil {
-		cfg.IndexStore = defaultIndexStore()
+		cfg.IndexStore = layerindex.DefaultStore()
 	}
 	if cfg.MaxLayerBytes <= 0 {
 		cfg.MaxLayerBytes = 1 << 30

@@ -2,16 +2,11 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/strata-tool/strata/catalog"
 	"github.com/strata-tool/strata/catalog/catalogtest"
@@ -27,40 +22,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var schemaSeq atomic.Int64
-
-// freshSchema creates a schema of its own on the test server, dropped
-// when the test ends, so tests and concurrent test runs never see each
-// other, and returns a DSN selecting it and a plain connection to it.
-func freshSchema(t *testing.T) (spec string, admin *sql.DB, schema string) {
-	t.Helper()
-	dsn := testenv.Service(t, "STRATA_TEST_POSTGRES_DSN")
-	ctx := context.Background()
-	// A plain connection: creating a schema must not depend on whatever
-	// catalog tables the public schema holds from earlier runs.
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema = fmt.Sprintf("strata_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.Add(1))
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema, admin, schema
-}
-
 // freshStore opens a catalog in a fresh schema.
 func freshStore(t *testing.T) (*Store, string) {
 	t.Helper()
-	spec, _, _ := freshSchema(t)
+	spec, _, _ := testenv.PostgresSchema(t, "strata_test")
 	s, err := Open(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +100,7 @@ func TestSameAnswersAsSQLite(t *testing.T) {
 // the crawl tables.
 func TestConcurrentFirstOpens(t *testing.T) {
 	for round := 0; round < 5; round++ {
-		spec, _, _ := freshSchema(t)
+		spec, _, _ := testenv.PostgresSchema(t, "strata_test")
 		errs := make(chan error, 6)
 		for i := 0; i < 6; i++ {
 			go func() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-tool/strata/catalog"
 	"github.com/strata-tool/strata/catalog/internal/sqlstore"
+	"github.com/strata-tool/strata/internal/testenv"
 )
 
 // schemaTables lists the tables and their columns in schema.
@@ -36,7 +37,7 @@ func schemaTables(t *testing.T, admin *sql.DB, schema string) map[string]string 
 // TestReadOnlyCreatesNothing: a read-only open of a database without a
 // catalog is "no catalog yet" and leaves the schema empty.
 func TestReadOnlyCreatesNothing(t *testing.T) {
-	spec, admin, schema := freshSchema(t)
+	spec, admin, schema := testenv.PostgresSchema(t, "strata_test")
 	if _, err := OpenReadOnly(context.Background(), spec); !errors.Is(err, catalog.ErrNoCatalog) {
 		t.Errorf("read-only open of an empty schema: %v", err)
 	}
@@ -64,7 +65,7 @@ func TestReadOnlySession(t *testing.T) {
 // catalog (strata's table, no version row) is recognised as strata's.
 func TestForeignTables(t *testing.T) {
 	ctx := context.Background()
-	spec, admin, schema := freshSchema(t)
+	spec, admin, schema := testenv.PostgresSchema(t, "strata_test")
 	if _, err := admin.Exec("CREATE TABLE " + schema + ".images (id SERIAL PRIMARY KEY, url TEXT, width INTEGER)"); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestForeignTables(t *testing.T) {
 		t.Errorf("refusing changed the schema: %v → %v", before, after)
 	}
 
-	spec, admin, schema = freshSchema(t)
+	spec, admin, schema = testenv.PostgresSchema(t, "strata_test")
 	if _, err := admin.Exec("SET search_path = " + schema + "; " + dialect.Schema[0]); err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ type indexBackend struct {
 
 var indexBackends = []indexBackend{
 	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "catalog.db") }, rawSQLite},
-	{"postgres", pgSchema, rawPostgres},
+	{"postgres", func(t *testing.T) string { spec, _, _ := testenv.PostgresSchema(t, "strata_idx_test"); return spec }, rawPostgres},
 }
 
 func rawSQLite(t *testing.T, spec string) *sql.DB {
@@ -50,29 +50,6 @@ func rawPostgres(t *testing.T, spec string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// pgSchema is a spec naming a new, empty schema of the shared server,
-// dropped after the test.
-func pgSchema(t *testing.T) string {
-	dsn := testenv.Service(t, "STRATA_TEST_POSTGRES_DSN")
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("strata_idx_test_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }
 
 func openIndexes(t *testing.T, spec string, o IndexOptions) *IndexStore {
@@ -445,7 +422,7 @@ var v2Catalogs = []struct {
 		return p
 	}},
 	{"postgres", func(t *testing.T) string {
-		spec := pgSchema(t)
+		spec, _, _ := testenv.PostgresSchema(t, "strata_idx_test")
 		c, _, err := Open(context.Background(), spec, OpenOptions{})
 		if err != nil {
 			t.Fatal(err)

@@ -2,15 +2,12 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
@@ -94,23 +91,9 @@ func TestPathSpec(t *testing.T) {
 // TestPostgresSpec: a postgres:// spec opens the shared server; where
 // never shows the password; a reader finds no catalog in an empty schema.
 func TestPostgresSpec(t *testing.T) {
+	spec, _, _ := testenv.PostgresSchema(t, "strata_store_test")
 	dsn := testenv.Service(t, "STRATA_TEST_POSTGRES_DSN")
 	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := fmt.Sprintf("strata_store_test_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	spec := dsn + sep + "search_path=" + schema
 	for _, s := range []string{spec, "postgresql://" + strings.TrimPrefix(spec, "postgres://")} {
 		c, where, err := Open(ctx, s, OpenOptions{ReadOnly: true})
 		if c != nil || err != nil || !strings.HasPrefix(where, "postgres") {

@@ -63,15 +63,7 @@ func (a *app) indexStore() layerindex.Store {
 	if a.sharedIndexes != nil {
 		return a.sharedIndexes
 	}
-	dir, err := layerindex.DefaultDir()
-	if err != nil {
-		return nil
-	}
-	s, err := layerindex.NewDirStore(dir, 0)
-	if err != nil {
-		return nil
-	}
-	return s
+	return layerindex.DefaultStore()
 }
 
 // indexOptions is how a verb indexes layers: through the index store,

@@ -2,12 +2,10 @@ package main
 
 import (
 	"database/sql"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/strata-tool/strata/internal/testenv"
 )
@@ -22,7 +20,7 @@ func TestIndexStoreFlag(t *testing.T) {
 	_, _, meta := runCLI(t, "layers", "--http-stats", ref)
 	specs := map[string]func() string{
 		"sqlite":   func() string { return filepath.Join(t.TempDir(), "indexes.db") },
-		"postgres": func() string { return pgSchemaSpec(t) },
+		"postgres": func() string { spec, _, _ := testenv.PostgresSchema(t, "strata_cli_idx"); return spec },
 	}
 	var want string
 	for _, engine := range []string{"sqlite", "postgres"} {
@@ -82,29 +80,6 @@ func tempFile(t *testing.T, name, body string) string {
 	return p
 }
 
-// pgSchemaSpec names a new, empty schema of the shared PostgreSQL server,
-// dropped after the test.
-func pgSchemaSpec(t *testing.T) string {
-	dsn := testenv.Service(t, "STRATA_TEST_POSTGRES_DSN")
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("strata_cli_idx_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
-}
-
 // TestIndexStoreReadOnlyFallback: a database the user may read but not
 // write (a PostgreSQL role with SELECT only) still serves the indexes kept
 // in it, says that new ones are not kept, and keeps none.
@@ -112,7 +87,7 @@ func TestIndexStoreReadOnlyFallback(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	ref := builtRef(t, "single", "classic", "registry")
 	other := builtRef(t, "parent", "classic", "registry")
-	spec := pgSchemaSpec(t)
+	spec, _, _ := testenv.PostgresSchema(t, "strata_cli_idx")
 	if code, _, errs := runCLI(t, "files", "--index-store", spec, ref); code != 0 {
 		t.Fatal(errs)
 	}
