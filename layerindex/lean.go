@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/crc32"
-	"os"
+	"io/fs"
 	"sync"
 )
 
@@ -162,17 +163,20 @@ type leanGetter interface {
 }
 
 func (s *DirStore) getLean(ctx context.Context, d string) (*Index, error) {
-	p, err := s.path(d)
+	n, err := name(d)
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(p)
+	b, err := s.files().Read(n, maxDecoded)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.files().Remove(n)
+		}
 		return nil, ErrNotFound
 	}
-	ix, err := unmarshalLean(b[:min(len(b), maxDecoded)])
+	ix, err := unmarshalLean(b)
 	if err != nil {
-		os.Remove(p)
+		s.files().Remove(n)
 		return nil, ErrNotFound
 	}
 	return ix, nil

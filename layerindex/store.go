@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/strata-tool/strata/internal/filecache"
 )
 
 // ErrNotFound is what Store.Get returns for a digest it has no (usable)
@@ -85,50 +83,51 @@ func NewDirStore(dir string, maxBytes int64) (*DirStore, error) {
 	return &DirStore{Dir: dir, MaxBytes: maxBytes}, nil
 }
 
-// path maps a digest to its file; the digest is validated first, so a
+func (s *DirStore) files() filecache.Dir { return filecache.Dir{Path: s.Dir, MaxBytes: s.MaxBytes} }
+
+// name maps a digest to its file; the digest is validated first, so a
 // hostile one cannot name a path outside Dir.
-func (s *DirStore) path(d string) (string, error) {
+func name(d string) (string, error) {
 	dg, err := digest.Parse(d)
 	if err != nil {
 		return "", fmt.Errorf("layer index cache: bad digest %q: %w", d, err)
 	}
 	h := dg.Encoded()
-	return filepath.Join(s.Dir, dg.Algorithm().String(), h[:2], h), nil
+	return dg.Algorithm().String() + "/" + h[:2] + "/" + h, nil
+}
+
+// path is digest d's file (tests damage and age it).
+func (s *DirStore) path(d string) (string, error) {
+	n, err := name(d)
+	return filepath.Join(s.Dir, filepath.FromSlash(n)), err
 }
 
 // Get reads the index kept for digest d. A damaged file is removed and
 // reported as ErrNotFound.
 func (s *DirStore) Get(ctx context.Context, d string) (*Index, error) {
-	p, err := s.path(d)
+	n, err := name(d)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, ErrNotFound
-		}
-		return nil, fmt.Errorf("layer index cache: %w", err)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxDecoded))
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("layer index cache: read %s: %w", p, err)
-	}
-	ix, err := Unmarshal(b)
-	if err != nil {
-		os.Remove(p)
+	b, err := s.files().Read(n, maxDecoded)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotFound
 	}
-	now := time.Now()
-	_ = os.Chtimes(p, now, now) // recently used; failure only weakens eviction
+	var ix *Index
+	if err == nil {
+		ix, err = Unmarshal(b)
+	}
+	if err != nil {
+		s.files().Remove(n)
+		return nil, ErrNotFound
+	}
 	return ix, nil
 }
 
 // Put stores ix under digest d, then evicts if the directory grew past
 // MaxBytes.
 func (s *DirStore) Put(ctx context.Context, d string, ix *Index) error {
-	p, err := s.path(d)
+	n, err := name(d)
 	if err != nil {
 		return err
 	}
@@ -136,66 +135,8 @@ func (s *DirStore) Put(ctx context.Context, d string, ix *Index) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := s.files().Write(n, b); err != nil {
 		return fmt.Errorf("layer index cache: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("layer index cache: %w", err)
-	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("layer index cache: write %s: %w", p, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("layer index cache: %w", err)
-	}
-	return s.evict()
-}
-
-// evict removes the least recently used files until the directory is back
-// under 90 % of MaxBytes (so eviction does not run on every Put once full).
-// Temporary files older than an hour are leftovers of a killed process.
-func (s *DirStore) evict() error {
-	type file struct {
-		path string
-		size int64
-		used time.Time
-	}
-	var files []file
-	var total int64
-	err := filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		if strings.HasPrefix(d.Name(), ".tmp-") {
-			if time.Since(info.ModTime()) > time.Hour {
-				os.Remove(p)
-			}
-			return nil
-		}
-		files = append(files, file{p, info.Size(), info.ModTime()})
-		total += info.Size()
-		return nil
-	})
-	if err != nil || total <= s.MaxBytes {
-		return err
-	}
-	sort.Slice(files, func(i, j int) bool { return files[i].used.Before(files[j].used) })
-	for _, f := range files {
-		if total <= s.MaxBytes*9/10 {
-			break
-		}
-		if err := os.Remove(f.path); err == nil || errors.Is(err, fs.ErrNotExist) {
-			total -= f.size
-		}
 	}
 	return nil
 }

@@ -3,9 +3,9 @@ package packages
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/strata-tool/strata/internal/filecache"
 )
 
 // Cache keeps what a database file or executable yielded, by the file's
@@ -19,35 +19,36 @@ type Cache interface {
 // cacheVersion changes whenever a parser's output changes.
 const cacheVersion = "v1"
 
+// DefaultCacheBytes bounds a DirCache unless told otherwise: parsed
+// package lists are kilobytes, so this holds those of tens of thousands
+// of database files.
+const DefaultCacheBytes = 128 << 20
+
+// maxEntry bounds one entry read back (a damaged or planted file).
+const maxEntry = 64 << 20
+
 // DirCache is a Cache in a directory, one file per entry, written
-// atomically; failures to write are ignored (a cache is an optimisation).
-type DirCache string
+// atomically and bounded in total size (the least recently used go
+// first); failures to write are ignored (a cache is an optimisation).
+type DirCache struct{ files filecache.Dir }
+
+// NewDirCache keeps entries under dir, at most maxBytes in all (<= 0:
+// DefaultCacheBytes).
+func NewDirCache(dir string, maxBytes int64) DirCache {
+	if maxBytes <= 0 {
+		maxBytes = DefaultCacheBytes
+	}
+	return DirCache{filecache.Dir{Path: dir, MaxBytes: maxBytes}}
+}
 
 // Get reads an entry.
 func (d DirCache) Get(key string) ([]byte, bool) {
-	b, err := os.ReadFile(filepath.Join(string(d), key))
+	b, err := d.files.Read(key, maxEntry)
 	return b, err == nil
 }
 
 // Put writes an entry.
-func (d DirCache) Put(key string, value []byte) {
-	p := filepath.Join(string(d), key)
-	if os.MkdirAll(filepath.Dir(p), 0o700) != nil {
-		return
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
-	if err != nil {
-		return
-	}
-	_, err = f.Write(value)
-	if cerr := f.Close(); err != nil || cerr != nil {
-		os.Remove(f.Name())
-		return
-	}
-	if os.Rename(f.Name(), p) != nil {
-		os.Remove(f.Name())
-	}
-}
+func (d DirCache) Put(key string, value []byte) { _ = d.files.Write(key, value) }
 
 // cacheKey names what kind k yields from a file with this digest; "" when
 // the file has no digest (a TOC entry without one) or the kind spans

@@ -103,7 +103,7 @@ func (a *app) packagesCache() packages.Cache {
 	if err != nil {
 		return nil
 	}
-	return packages.DirCache(filepath.Join(filepath.Dir(dir), "packages"))
+	return packages.NewDirCache(filepath.Join(filepath.Dir(dir), "packages"), 0)
 }
 
 func filterEcosystem(ps []packages.Package, eco string) []packages.Package {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/strata-tool/strata/gate"
+	"github.com/strata-tool/strata/internal/filecache"
 	"github.com/strata-tool/strata/layerindex"
 	"github.com/strata-tool/strata/waste"
 )
@@ -98,8 +99,8 @@ func writeFile(name string, write func(io.Writer) error) error {
 // both. When the entries are needed afterwards anyway (path rules), the
 // layers are loaded and kept; otherwise they stream through one at a time.
 func (a *app) wasteReport(ctx context.Context, im *layerindex.Image, top int, base waste.Base, keep bool) (*waste.Report, error) {
-	file := a.wasteCacheFile(im, top)
-	if r := readCachedReport(file); r != nil {
+	cache, name := a.wasteCache(im, top)
+	if r := readCachedReport(cache, name); r != nil {
 		r.Rebase(base)
 		return r, nil
 	}
@@ -115,12 +116,9 @@ func (a *app) wasteReport(ctx context.Context, im *layerindex.Image, top int, ba
 	if err != nil {
 		return nil, err
 	}
-	if file != "" {
+	if name != "" {
 		if b, err := json.Marshal(r); err == nil {
-			tmp := file + ".tmp" + fmt.Sprint(os.Getpid())
-			if os.MkdirAll(filepath.Dir(file), 0o755) == nil && os.WriteFile(tmp, b, 0o644) == nil {
-				_ = os.Rename(tmp, file)
-			}
+			_ = cache.Write(name, b) // failing to keep it costs the next run only
 		}
 	}
 	return r, nil
@@ -129,13 +127,17 @@ func (a *app) wasteReport(ctx context.Context, im *layerindex.Image, top int, ba
 // wasteCacheVersion changes whenever the analysis would answer otherwise.
 const wasteCacheVersion = "strata-waste-1"
 
-// wasteCacheFile names the kept report of these layers (blob digests,
-// diff_ids and sizes: the compression estimates depend on the blobs) and
-// this history (the steps findings name); "" with --no-cache.
-func (a *app) wasteCacheFile(im *layerindex.Image, top int) string {
+// wasteCacheBytes bounds the kept reports (tens of kilobytes each).
+const wasteCacheBytes = 64 << 20
+
+// wasteCache is where reports are kept (beside the layer indexes, bounded)
+// and the name of the report of these layers (blob digests, diff_ids and
+// sizes: the compression estimates depend on the blobs) and this history
+// (the steps findings name); "" with --no-cache.
+func (a *app) wasteCache(im *layerindex.Image, top int) (filecache.Dir, string) {
 	dir, err := layerindex.DefaultDir()
 	if a.noCache || err != nil {
-		return ""
+		return filecache.Dir{}, ""
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00", wasteCacheVersion, top)
@@ -145,14 +147,14 @@ func (a *app) wasteCacheFile(im *layerindex.Image, top int) string {
 	for _, s := range im.Steps {
 		fmt.Fprintf(h, "%d\x00%v\x00%s\x00", s.Step, s.Layer != nil, s.Instruction)
 	}
-	return filepath.Join(filepath.Dir(dir), "waste", hex.EncodeToString(h.Sum(nil))+".json")
+	return filecache.Dir{Path: filepath.Join(filepath.Dir(dir), "waste"), MaxBytes: wasteCacheBytes}, hex.EncodeToString(h.Sum(nil)) + ".json"
 }
 
-func readCachedReport(file string) *waste.Report {
-	if file == "" {
+func readCachedReport(cache filecache.Dir, name string) *waste.Report {
+	if name == "" {
 		return nil
 	}
-	b, err := os.ReadFile(file)
+	b, err := cache.Read(name, wasteCacheBytes)
 	if err != nil {
 		return nil
 	}
