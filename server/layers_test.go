@@ -301,6 +301,29 @@ func TestFilesChanges(t *testing.T) {
 	if resp, body := ts.get(t, fmt.Sprintf("/v1/images/%s/-/files?layer=%d", child, len(want.im.Image.Layers))); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a layer past the last: %s %s", resp.Status, body)
 	}
+	// ?step=N names the same layer by the step that made it, as strata
+	// layers numbers them; a step that made no layer is refused.
+	lastStep, emptyStep := 0, 0
+	for _, st := range want.im.Steps {
+		switch {
+		case st.Layer != nil && *st.Layer == last:
+			lastStep = st.Step
+		case st.Layer == nil && emptyStep == 0:
+			emptyStep = st.Step
+		}
+	}
+	got, first = allFiles(t, ts, schemas, fmt.Sprintf("/v1/images/%s/-/files?step=%d", child, lastStep))
+	if first.Layer == nil || *first.Layer != last || strings.Join(changeLines(got), "\n") != strings.Join(changeLines(groups[last].Rows), "\n") {
+		t.Errorf("?step=%d answers layer %v, not layer %d's changes", lastStep, first.Layer, last)
+	}
+	if emptyStep == 0 {
+		t.Fatalf("%s has no step without a layer", child)
+	}
+	for _, q := range []string{fmt.Sprintf("step=%d", emptyStep), "step=0", fmt.Sprintf("step=%d&layer=0", lastStep)} {
+		if resp, body := ts.get(t, "/v1/images/"+child+"/-/files?"+q); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("?%s: %s %s", q, resp.Status, body)
+		}
+	}
 	if resp, body := ts.get(t, "/v1/images/"+child+"/-/files?page=99999999999"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a page past the last: %s %s", resp.Status, body)
 	}

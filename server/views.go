@@ -72,7 +72,7 @@ func (s *Server) layerRequest(ctx context.Context, v view, q url.Values) (*layer
 	if err != nil {
 		return nil, err
 	}
-	changes := v.kind == "files" && (q.Get("changes") != "" || q.Get("layer") != "")
+	changes := v.kind == "files" && (q.Get("changes") != "" || q.Get("layer") != "" || q.Get("step") != "")
 	lv, err := s.layers(ctx, ver, changes)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,11 @@ func (s *Server) files(lr *layerRequest, q url.Values, base string) (apiFiles, e
 	ver := lr.ver
 	out := apiFiles{Reference: ver.name.Familiar(), SHA: ver.img.ManifestDigest, Platform: ver.platform,
 		PageSize: s.cfg.FilesPageSize, Orphans: lr.lv.orphans, Files: []filelist.Row{}, Steps: []apiStep{}}
-	rows, err := pickLayer(&out, lr, q.Get("layer"))
+	layer, err := layerParam(ver, q)
+	if err != nil {
+		return out, err
+	}
+	rows, err := pickLayer(&out, lr, layer)
 	if err != nil {
 		return out, err
 	}
@@ -119,7 +123,7 @@ func (s *Server) files(lr *layerRequest, q url.Values, base string) (apiFiles, e
 	}
 	if out.Page < out.Pages {
 		next := url.Values{"page": {strconv.Itoa(out.Page + 1)}}
-		for _, k := range []string{"path", "platform", "changes", "layer"} {
+		for _, k := range []string{"path", "platform", "changes", "layer", "step"} {
 			if q.Get(k) != "" {
 				next.Set(k, q.Get(k))
 			}
@@ -128,6 +132,27 @@ func (s *Server) files(lr *layerRequest, q url.Values, base string) (apiFiles, e
 	}
 	out.Steps = stepsOf(ver, out.Files)
 	return out, nil
+}
+
+// layerParam is ?layer=, or the layer ?step= (1-based, as strata layers
+// numbers steps) made: strata files --step.
+func layerParam(ver *version, q url.Values) (string, error) {
+	layer, step := q.Get("layer"), q.Get("step")
+	switch {
+	case step == "":
+		return layer, nil
+	case layer != "":
+		return "", &httpError{http.StatusBadRequest, "layer and step both name a layer; give one"}
+	}
+	n, err := strconv.Atoi(step)
+	if err != nil || n < 1 || n > len(ver.steps) {
+		return "", &httpError{http.StatusBadRequest, fmt.Sprintf("step %q: the image has %d steps (1–%d)", step, len(ver.steps), len(ver.steps))}
+	}
+	l := ver.steps[n-1].Layer
+	if l == nil {
+		return "", &httpError{http.StatusBadRequest, fmt.Sprintf("step %d made no layer (it changed only the config)", n)}
+	}
+	return strconv.Itoa(*l), nil
 }
 
 // pickLayer narrows a changes listing to ?layer=N (0-based, as in JSON).
