@@ -41,7 +41,9 @@ type Item struct {
 	// index the image was chosen from.
 	Subject string `json:"subject"`
 	// Via: "referrers" (OCI 1.1 API or its tag schema), "cosign-tag" (with
-	// Tag), "index" (an attestation manifest of the image's index).
+	// Tag), "cosign-save" (stored beside the image in an OCI layout by
+	// cosign save, with the tag it had), "index" (an attestation manifest
+	// of the image's index).
 	Via string `json:"via"`
 	Tag string `json:"tag,omitempty"`
 	// Predicates are the in-toto predicate types it carries, and
@@ -103,7 +105,7 @@ func List(ctx context.Context, src Source, opts Options) (*Result, error) {
 			return nil, err
 		}
 	} else {
-		res.Notes = append(res.Notes, fmt.Sprintf("a %s holds no referrers: signatures and attestations live in registries", img.Transport))
+		res.Notes = append(res.Notes, fmt.Sprintf("this %s holds no referrers: signatures and attestations live in registries (or beside the image in a layout cosign save wrote)", img.Transport))
 	}
 	if img.Index != nil {
 		for _, a := range img.Index.Attestations {

@@ -239,7 +239,7 @@ func openFromIndex(ctx context.Context, s blobStore, root []byte, sel selector) 
 	}
 	r := storeReader{s}
 	top := toIndex(m, mt, "")
-	entries := top.Manifests
+	entries := withoutCosignSaved(top.Manifests)
 	if sel.tag != "" {
 		var picked []image.Descriptor
 		for _, d := range entries {

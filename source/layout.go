@@ -75,6 +75,7 @@ func openLayout(ctx context.Context, dir, tag string, sel selector) ([]Source, e
 	if err != nil {
 		return nil, err
 	}
+	subject, saved := cosignSaved(idx)
 	out := make([]Source, len(imgs))
 	for i, img := range imgs {
 		img.Transport = "oci-layout"
@@ -83,6 +84,9 @@ func openLayout(ctx context.Context, dir, tag string, sel selector) ([]Source, e
 			img.Reference += ":" + tag
 		}
 		out[i] = &storeSource{img: img, store: store}
+		if len(saved) > 0 && (img.ManifestDigest == subject || img.Index != nil && img.Index.Digest == subject) {
+			out[i] = &savedSource{&storeSource{img: img, store: store}, saved}
+		}
 	}
 	return out, nil
 }

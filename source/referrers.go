@@ -20,7 +20,70 @@ const (
 	ViaReferrers = "referrers"
 	// ViaCosignTag: cosign's own tags, sha256-<hex>.sig, .att and .sbom.
 	ViaCosignTag = "cosign-tag"
+	// ViaCosignSave: stored beside the image in an OCI layout by
+	// `cosign save` (Tag: the cosign tag it had in the registry).
+	ViaCosignSave = "cosign-save"
 )
+
+// cosign save marks the entries of the layout it writes with a "kind"
+// annotation: the image, and its signatures, attestations and SBOMs (here
+// with the suffix of the tag cosign keeps each under in a registry).
+const cosignImageKind = "dev.cosignproject.cosign/image"
+
+var cosignSavedKinds = map[string]string{
+	"dev.cosignproject.cosign/sigs":  "sig",
+	"dev.cosignproject.cosign/atts":  "att",
+	"dev.cosignproject.cosign/sboms": "sbom",
+}
+
+// withoutCosignSaved leaves out the signatures, attestations and SBOMs
+// cosign save stores beside an image: they refer to it, they are not
+// images to choose from.
+func withoutCosignSaved(entries []image.Descriptor) []image.Descriptor {
+	var out []image.Descriptor
+	for _, d := range entries {
+		if _, ok := cosignSavedKinds[d.Annotations["kind"]]; !ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// cosignSaved reads, from a layout's index.json, what cosign save stored
+// beside the image as the image's referrers, and the digest they refer
+// to (the entry marked as the image).
+func cosignSaved(root []byte) (subject string, refs []Referrer) {
+	m, mt, k, err := parseManifest(root, image.MediaTypeOCIIndex)
+	if err != nil || k != kindIndex {
+		return "", nil
+	}
+	entries := toIndex(m, mt, "").Manifests
+	for _, d := range entries {
+		if d.Annotations["kind"] == cosignImageKind {
+			subject = d.Digest
+		}
+	}
+	_, hex, ok := strings.Cut(subject, ":")
+	if !ok {
+		return "", nil
+	}
+	for _, d := range entries {
+		if suffix, ok := cosignSavedKinds[d.Annotations["kind"]]; ok {
+			refs = append(refs, Referrer{Descriptor: d, Subject: subject, Via: ViaCosignSave, Tag: "sha256-" + hex + "." + suffix})
+		}
+	}
+	return subject, refs
+}
+
+// savedSource is an image of a layout cosign save wrote: what it stored
+// beside the image are the image's referrers.
+type savedSource struct {
+	*storeSource
+	saved []Referrer
+}
+
+// Referrers lists what cosign save stored with the image.
+func (s *savedSource) Referrers(context.Context) ([]Referrer, error) { return s.saved, nil }
 
 // Referrer is a manifest that refers to an image: a signature, an
 // attestation, an SBOM. Descriptor is what the registry lists (artifact

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,4 +114,61 @@ func TestDiffPackagesAlpine(t *testing.T) {
 	if n := res.Packages.Counts["apk"]["upgraded"]; n == 0 || n != len(res.Packages.Changes)-res.Packages.Counts["apk"]["added"]-res.Packages.Counts["apk"]["removed"]-res.Packages.Counts["apk"]["downgraded"] {
 		t.Errorf("counts %v disagree with %d changes", res.Packages.Counts, len(res.Packages.Changes))
 	}
+}
+
+// TestReferrersCosignSave: a layout `cosign save` wrote opens as the image
+// it saved (its signatures and attestations beside it are no images to
+// choose from), and lists them as the registry does — the same manifests,
+// verified with the key — found through the layout.
+func TestReferrersCosignSave(t *testing.T) {
+	s := signed(t)
+	dir := filepath.Join(t.TempDir(), "saved")
+	if out, err := exec.Command("cosign", "save", "--dir", dir, s.Signed).CombinedOutput(); err != nil {
+		t.Fatalf("cosign save: %v\n%s", err, out)
+	}
+	code, fromLayout, errs := runCLI(t, "inspect", dir)
+	_, fromRegistry, _ := runCLI(t, "inspect", s.Signed)
+	if code != 0 {
+		t.Fatalf("inspect of the saved layout: exit %d: %s", code, errs)
+	}
+	if manifestOf(t, fromLayout) != manifestOf(t, fromRegistry) {
+		t.Errorf("the layout opens as %s, the registry image is %s", manifestOf(t, fromLayout), manifestOf(t, fromRegistry))
+	}
+	type listing struct {
+		Items []struct {
+			Kind, Digest, Via, Tag string
+			Signatures             []struct{ Verified *bool }
+		}
+		Verified int
+	}
+	read := func(ref string) listing {
+		code, out, errs := runCLI(t, "-o", "json", "referrers", "--verify-key", s.PublicKey, ref)
+		var l listing
+		if code != 0 || json.Unmarshal([]byte(out), &l) != nil {
+			t.Fatalf("referrers %s: exit %d: %s", ref, code, errs)
+		}
+		return l
+	}
+	saved, reg := read(dir), read(s.Signed)
+	if len(saved.Items) != len(reg.Items) || len(reg.Items) < 2 || saved.Verified != reg.Verified || saved.Verified < 2 {
+		t.Fatalf("saved layout lists %+v; the registry %+v", saved, reg)
+	}
+	for i, it := range saved.Items {
+		r := reg.Items[i]
+		if it.Kind != r.Kind || it.Digest != r.Digest || it.Tag != r.Tag || it.Via != "cosign-save" {
+			t.Errorf("item %d: saved %+v, registry %+v", i, it, r)
+		}
+	}
+}
+
+// manifestOf is the manifest digest an `inspect` report names.
+func manifestOf(t *testing.T, report string) string {
+	t.Helper()
+	var r struct {
+		ManifestDigest string `json:"manifestDigest"`
+	}
+	if err := json.Unmarshal([]byte(report), &r); err != nil || r.ManifestDigest == "" {
+		t.Fatalf("no manifest digest in the inspect report (%v)", err)
+	}
+	return r.ManifestDigest
 }
