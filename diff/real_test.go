@@ -9,10 +9,7 @@ package diff_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -400,7 +397,7 @@ func listFS(t *testing.T, root string) map[string]node {
 		switch st.Mode & syscall.S_IFMT {
 		case syscall.S_IFREG:
 			n.typ = "file"
-			n.sum = fileSum(t, p)
+			n.sum = testenv.FileSHA256(t, p)
 		case syscall.S_IFDIR:
 			n.typ, n.size = "dir", 0
 		case syscall.S_IFLNK:
@@ -416,19 +413,6 @@ func listFS(t *testing.T, root string) map[string]node {
 		t.Fatal(err)
 	}
 	return fsys
-}
-
-func fileSum(t *testing.T, p string) string {
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // TestBuiltParentChild runs the seed experiment on the images every real

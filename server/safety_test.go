@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-tool/strata/catalog"
+	"github.com/strata-tool/strata/internal/testenv"
 )
 
 // TestSSRFNoConnection: pages, API and badges naming a loopback registry
@@ -21,22 +21,7 @@ import (
 // records no connection — by IP, by a name resolving to it, and through
 // the MicroBadger version path. The allowed registry keeps working.
 func TestSSRFNoConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			c.Close()
-		}
-	}()
+	ln, accepted := testenv.CountingListener(t)
 	addr := ln.Addr().String()
 	_, port, _ := net.SplitHostPort(addr)
 	ts := newTestServer(t, Config{AllowRegistries: []string{registry(t)}})

@@ -7,8 +7,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
+
+	"github.com/strata-tool/strata/internal/testenv"
 )
 
 func TestGuardClassify(t *testing.T) {
@@ -64,22 +65,7 @@ func TestGuardAllow(t *testing.T) {
 // that address records no connection — also when the name is a DNS name
 // (localhost) that resolves to it.
 func TestGuardOpensNoConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			c.Close()
-		}
-	}()
+	ln, accepted := testenv.CountingListener(t)
 	port := ln.Addr().(*net.TCPAddr).Port
 	g := &Guard{Allow: []string{"127.0.0.1:1"}}
 	for _, host := range []string{ln.Addr().String(), "localhost:" + strconv.Itoa(port)} {

@@ -2,10 +2,11 @@ package postgres
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-tool/strata/internal/testenv"
 )
 
 // TestConnectToSilentServerEnds: a server that accepts the connection and
@@ -17,20 +18,7 @@ func TestConnectToSilentServerEnds(t *testing.T) {
 	if err != nil || cfg.ConnectTimeout != DefaultConnectTimeout {
 		t.Fatalf("default connect timeout %v (%v), want %v", cfg.ConnectTimeout, err, DefaultConnectTimeout)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // held open, never answered
-		}
-	}()
+	ln := testenv.SilentListener(t)
 	dsn := "postgres://u:secret@" + ln.Addr().String() + "/db?connect_timeout=1&sslmode=disable"
 	done := make(chan error, 1)
 	go func() {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,20 +225,7 @@ func TestCatalogDigestPrefixes(t *testing.T) {
 // registry that accepts and never answers ends the run with one line
 // naming the host, not a hang.
 func TestNetworkFlags(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // held open, never answered
-		}
-	}()
+	ln := testenv.SilentListener(t)
 	host := ln.Addr().String()
 	code, _, errs := runCLI(t, "layers", "--read-timeout", "300ms", "--retry-wait", "-1s", host+"/hang/image:1")
 	lines := strings.Split(strings.TrimSpace(errs), "\n")

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/strata-tool/strata/internal/testenv"
 )
 
 // oracleFS is an independent reading of an image's final file system:
@@ -120,7 +119,7 @@ func treeListing(t *testing.T, root string) map[string]string {
 		s := fmt.Sprintf("%s %d:%d", info.Mode(), st.Uid, st.Gid)
 		switch {
 		case info.Mode().IsRegular():
-			s += fmt.Sprintf(" %d %s", info.Size(), fileSum(t, p))
+			s += fmt.Sprintf(" %d %s", info.Size(), testenv.FileSHA256(t, p)[:16])
 		case info.Mode()&fs.ModeSymlink != 0:
 			to, _ := os.Readlink(p)
 			s += " -> " + to
@@ -132,19 +131,6 @@ func treeListing(t *testing.T, root string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func fileSum(t *testing.T, p string) string {
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // sameTree says "identical" or lists what differs.
