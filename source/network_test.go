@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/strata-tool/strata/image"
+	"github.com/strata-tool/strata/internal/testenv"
 	"github.com/strata-tool/strata/source"
 )
 
@@ -32,34 +32,7 @@ func held(r *http.Request) { <-r.Context().Done() }
 
 // hangingListener accepts connections and never answers, holding them
 // until the test ends.
-func hangingListener(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return ln.Addr().String()
-}
+func hangingListener(t *testing.T) string { return testenv.SilentListener(t).Addr().String() }
 
 // checkOneLine: the error is of kind want, one line, and names host.
 func checkOneLine(t *testing.T, err error, want error, host string, says ...string) {
