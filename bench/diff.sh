@@ -24,19 +24,14 @@ RUNS=${1:-5}
 log() { printf 'bench/diff: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ -f $OUT/big.env ]] || die "no $OUT/big.env: run bench/build-big.sh first"
-# shellcheck source=/dev/null
-source "$OUT/big.env"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_big
 for t in strace jq curl python3; do command -v "$t" >/dev/null || die "$t is required"; done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [[ -n ${STRATA_BIN:-} ]]; then
-	cp "$STRATA_BIN" "$work/strata"
-else
-	log "building strata"
-	go build -o "$work/strata" ./cmd/strata
-fi
+bench_strata "$work"
 
 # measure NAME ARGS...: runs strata RUNS times; writes the median wall,
 # CPU (user+sys) and peak RSS to $work/NAME.median and keeps the last run's

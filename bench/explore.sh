@@ -35,18 +35,13 @@ export PATH="$TOOLS/bin:$PATH"
 log() { printf 'bench/explore: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ -f $OUT/big.env ]] || die "no $OUT/big.env: run bench/build-big.sh first"
-# shellcheck source=/dev/null
-source "$OUT/big.env"
-[[ -f $BIG_TAR ]] || die "no $BIG_TAR: run bench/build-big.sh again"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_big
 for t in tmux python3 docker-registry; do command -v "$t" >/dev/null || die "$t is required"; done
 
-if ! dive --version >/dev/null 2>&1 || [[ ! -f $TOOLS/dive.version || $(cat "$TOOLS/dive.version") != "$DIVE_VERSION" ]]; then
-	log "installing dive $DIVE_VERSION from the Go module proxy into $TOOLS/bin"
-	GOBIN=$TOOLS/bin go install "github.com/wagoodman/dive@$DIVE_VERSION"
-	echo "$DIVE_VERSION" >"$TOOLS/dive.version"
-fi
-command -v crane >/dev/null || GOBIN=$TOOLS/bin go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+bench_dive
+bench_crane
 
 work=$(mktemp -d /tmp/strata-bench-explore.XXXXXX)
 run_dir=
@@ -58,19 +53,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-if [[ -n ${STRATA_BIN:-} ]]; then
-	cp "$STRATA_BIN" "$work/strata"
-else
-	log "building strata"
-	go build -o "$work/strata" ./cmd/strata
-fi
+bench_strata "$work"
 
-log "starting a registry on 127.0.0.1:$PORT (scripts/services.sh)"
-run_dir=$(STRATA_REGISTRY_PORT=$PORT scripts/services.sh start registry 2>"$work/services.log") ||
-	{ cat "$work/services.log" >&2; die "registry did not start"; }
-REF=127.0.0.1:$PORT/perf/big:1
-log "pushing BIG to $REF (crane push of the save tar: gzip layers)"
-crane push --insecure "$BIG_TAR" "$REF" >/dev/null
+bench_registry "$work" "$PORT"
 
 python3 - "$work" "$RUNS" "strata-bench-$$" "$work/strata" "$(command -v dive)" "$BIG_TAR" "$REF" <<'PY'
 import os, shutil, statistics, subprocess, sys, time

@@ -41,19 +41,14 @@ export PATH="$TOOLS/bin:$PATH"
 log() { printf 'bench/layers: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ -f $OUT/big.env ]] || die "no $OUT/big.env: run bench/build-big.sh first"
-# shellcheck source=/dev/null
-source "$OUT/big.env"
-[[ -f $BIG_TAR ]] || die "no $BIG_TAR: run bench/build-big.sh again"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_big
 for t in strace jq python3 tar gzip docker-registry; do command -v "$t" >/dev/null || die "$t is required"; done
 
 # --- tools, pinned, into the tool cache -------------------------------------------
-if ! dive --version >/dev/null 2>&1 || [[ ! -f $TOOLS/dive.version || $(cat "$TOOLS/dive.version") != "$DIVE_VERSION" ]]; then
-	log "installing dive $DIVE_VERSION from the Go module proxy into $TOOLS/bin"
-	GOBIN=$TOOLS/bin go install "github.com/wagoodman/dive@$DIVE_VERSION"
-	echo "$DIVE_VERSION" >"$TOOLS/dive.version"
-fi
-command -v crane >/dev/null || GOBIN=$TOOLS/bin go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+bench_dive
+bench_crane
 
 work=$(mktemp -d /tmp/strata-bench-layers.XXXXXX)
 run_dir=
@@ -62,20 +57,10 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-if [[ -n ${STRATA_BIN:-} ]]; then
-	cp "$STRATA_BIN" "$work/strata"
-else
-	log "building strata"
-	go build -o "$work/strata" ./cmd/strata
-fi
+bench_strata "$work"
 
 # --- a registry of our own, on a port of its own ----------------------------------
-log "starting a registry on 127.0.0.1:$PORT (scripts/services.sh)"
-run_dir=$(STRATA_REGISTRY_PORT=$PORT scripts/services.sh start registry 2>"$work/services.log") ||
-	{ cat "$work/services.log" >&2; die "registry did not start"; }
-REF=127.0.0.1:$PORT/perf/big:1
-log "pushing BIG to $REF (crane push of the save tar: gzip layers)"
-crane push --insecure "$BIG_TAR" "$REF" >/dev/null
+bench_registry "$work" "$PORT"
 
 # --- inputs of the floors and of dive on gzip layers, made once --------------------
 mkdir -p "$work/layers" "$work/blobs"

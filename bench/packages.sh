@@ -29,7 +29,9 @@ for t in jq python3 /usr/bin/time; do command -v "$t" >/dev/null || die "$t is r
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [[ -n ${STRATA_BIN:-} ]]; then cp "$STRATA_BIN" "$work/strata"; else go build -o "$work/strata" ./cmd/strata; fi
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_strata "$work"
 
 # run NAME CMD...: one timed run; appends "wall rss_kb bytes" to $work/NAME.
 run() {

@@ -25,19 +25,14 @@ RUNS=${1:-3}
 log() { printf 'bench/secrets: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ -f $OUT/big.env ]] || die "no $OUT/big.env: run bench/build-big.sh first"
-# shellcheck source=/dev/null
-source "$OUT/big.env"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_big
 for t in strace jq python3; do command -v "$t" >/dev/null || die "$t is required"; done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [[ -n ${STRATA_BIN:-} ]]; then
-	cp "$STRATA_BIN" "$work/strata"
-else
-	log "building strata and bench/decompress"
-	go build -o "$work/strata" ./cmd/strata
-fi
+bench_strata "$work"
 go build -o "$work/decompress" ./bench/decompress
 
 # measure NAME FRESH CMD...: runs CMD RUNS times (FRESH=1: each run with an

@@ -113,17 +113,7 @@ func (im *Image) openRange(ctx context.Context, f File) (io.ReadCloser, error) {
 	case ix.Format == FormatTar:
 		return ranger.OpenBlobRange(ctx, l.Digest, e.Offset, e.Size)
 	case ix.Format == FormatGzip || ix.Format == FormatZstd:
-		cp, end := bracket(ix, e.Offset, e.Offset+e.Size)
-		length := int64(-1)
-		if end >= 0 {
-			length = end - cp.In
-			if ix.Format == FormatGzip {
-				length += rangeSlack
-				if ix.BlobSize >= 0 {
-					length = min(length, ix.BlobSize-cp.In)
-				}
-			}
-		}
+		cp, length := bracket(ix, e.Offset, e.Offset+e.Size)
 		rc, err := ranger.OpenBlobRange(ctx, l.Digest, cp.In, length)
 		if err != nil {
 			return nil, err
@@ -142,20 +132,29 @@ func (im *Image) openRange(ctx context.Context, f File) (io.ReadCloser, error) {
 	return nil, nil
 }
 
-// bracket picks the last checkpoint at or before tar offset from, and the
-// blob offset of the first one at or after to (-1: read to the end).
-func bracket(ix *Index, from, to int64) (Checkpoint, int64) {
+// bracket picks the last checkpoint at or before tar offset from, and how
+// many blob bytes from it cover tar offset to: up to the first checkpoint
+// at or after to (gzip: plus rangeSlack, as the decoder reads ahead), or
+// -1 to read to the end.
+func bracket(ix *Index, from, to int64) (cp Checkpoint, length int64) {
 	cps := ix.Checkpoints
 	i := sort.Search(len(cps), func(i int) bool { return cps[i].Out > from })
-	cp := Checkpoint{Fresh: true}
+	cp = Checkpoint{Fresh: true}
 	if i > 0 {
 		cp = cps[i-1]
 	}
 	j := sort.Search(len(cps), func(j int) bool { return cps[j].Out >= to })
-	if j < len(cps) {
-		return cp, cps[j].In
+	if j == len(cps) {
+		return cp, -1
 	}
-	return cp, -1
+	length = cps[j].In - cp.In
+	if ix.Format == FormatGzip {
+		length += rangeSlack
+		if ix.BlobSize >= 0 {
+			length = min(length, ix.BlobSize-cp.In)
+		}
+	}
+	return cp, length
 }
 
 // section discards skip bytes of dec and yields the next n.

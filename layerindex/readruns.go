@@ -96,17 +96,7 @@ func (im *Image) openRun(ctx context.Context, layer int, from, to int64) (dec io
 		}
 		return rc, from, func() { rc.Close() }, nil
 	}
-	cp, stop := bracket(ix, from, to)
-	length := int64(-1)
-	if stop >= 0 {
-		length = stop - cp.In
-		if ix.Format == FormatGzip {
-			length += rangeSlack
-			if ix.BlobSize >= 0 {
-				length = min(length, ix.BlobSize-cp.In)
-			}
-		}
-	}
+	cp, length := bracket(ix, from, to)
 	rc, err := ranger.OpenBlobRange(ctx, l.Digest, cp.In, length)
 	if err != nil {
 		return nil, 0, nil, err

@@ -80,18 +80,8 @@ func TestRoundTripRebuild(t *testing.T) {
 				if code != 0 {
 					t.Fatalf("dockerfile --context: exit %d\n%s%s", code, out, errs)
 				}
-				rebuilt := rb.rebuild(t, fam, format, dir, im.Name+"-"+im.Builder)
-				row.strata = strataSame(t, orig, rebuilt)
-				row.oracle = sameTree(want, oracleFS(t, rebuilt))
-				key := im.Name + "/" + im.Builder
-				same := row.strata == "identical" && row.oracle == "identical"
-				switch why, gap := roundTripGaps[key]; {
-				case gap && same:
-					t.Errorf("%s now rebuilds identically: drop it from roundTripGaps (%s)", key, why)
-				case !gap && !same:
-					df, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
-					t.Errorf("rebuild differs\nstrata diff: %s\noracle: %s\n%s", row.strata, row.oracle, df)
-				}
+				row.strata, row.oracle = rb.judge(t, fam, format, dir, im.Name+"-"+im.Builder, orig, want,
+					im.Name+"/"+im.Builder, roundTripGaps, "roundTripGaps")
 			})
 			rows = append(rows, row)
 		}
@@ -143,17 +133,8 @@ func TestRoundTripShapes(t *testing.T) {
 				if code, out, errs := runCLI(t, "dockerfile", "--no-cache", "--context", dir, refs[b][from]); code != 0 {
 					t.Fatalf("dockerfile --context: exit %d\n%s%s", code, out, errs)
 				}
-				rebuilt := rb.rebuild(t, b, format, dir, "shapes-"+b)
-				row.strata = strataSame(t, refs[b]["archive"], rebuilt)
-				row.oracle = sameTree(want, oracleFS(t, rebuilt))
-				same := row.strata == "identical" && row.oracle == "identical"
-				switch why, gap := shapesGaps[b]; {
-				case gap && same:
-					t.Errorf("shapes/%s now rebuilds identically: drop it from shapesGaps (%s)", b, why)
-				case !gap && !same:
-					df, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
-					t.Errorf("rebuild differs\nstrata diff: %s\noracle: %s\n%s", row.strata, row.oracle, df)
-				}
+				row.strata, row.oracle = rb.judge(t, b, format, dir, "shapes-"+b, refs[b]["archive"], want,
+					b, shapesGaps, "shapesGaps")
 			})
 			rows = append(rows, row)
 		}
@@ -163,6 +144,26 @@ func TestRoundTripShapes(t *testing.T) {
 
 // strataSame runs strata diff --files --ignore-timestamps and says
 // "identical" when no file differs.
+// judge rebuilds the context in dir with family fam, compares the result
+// with the original image (strata diff) and with want (the oracle), and
+// holds the verdict to gaps[key], the round trips known not to match
+// (named gapsName in messages).
+func (rb *rebuilder) judge(t *testing.T, fam, format, dir, name, orig string, want map[string]string, key string, gaps map[string]string, gapsName string) (strata, oracle string) {
+	t.Helper()
+	rebuilt := rb.rebuild(t, fam, format, dir, name)
+	strata = strataSame(t, orig, rebuilt)
+	oracle = sameTree(want, oracleFS(t, rebuilt))
+	same := strata == "identical" && oracle == "identical"
+	switch why, gap := gaps[key]; {
+	case gap && same:
+		t.Errorf("%s now rebuilds identically: drop it from %s (%s)", key, gapsName, why)
+	case !gap && !same:
+		df, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+		t.Errorf("rebuild differs\nstrata diff: %s\noracle: %s\n%s", strata, oracle, df)
+	}
+	return strata, oracle
+}
+
 func strataSame(t *testing.T, a, b string) string {
 	t.Helper()
 	code, out, errs := runCLI(t, "diff", "--files", "--ignore-timestamps", "-o", "json", a, b)
