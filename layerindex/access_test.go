@@ -208,7 +208,7 @@ func TestGzipCheckpointsResume(t *testing.T) {
 		blobs["gnu-gzip-9"] = out
 	}
 	for name, blob := range blobs {
-		ix, err := indexBlob(bytes.NewReader(blob), image.Layer{Size: -1}, 64<<10, false, nil)
+		ix, err := indexBlob(bytes.NewReader(blob), image.Layer{Size: -1}, 64<<10, walkSpec{lean: false})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -229,7 +229,7 @@ func TestGzipCheckpointsResume(t *testing.T) {
 func TestCheckpointsStayBounded(t *testing.T) {
 	tarball := ocitest.Tar(t, testFiles()...)
 	blob := ocitest.Gzip(t, tarball)
-	ix, err := indexBlob(bytes.NewReader(blob), image.Layer{Size: -1}, 1<<10, false, nil)
+	ix, err := indexBlob(bytes.NewReader(blob), image.Layer{Size: -1}, 1<<10, walkSpec{lean: false})
 	if err != nil {
 		t.Fatal(err)
 	}

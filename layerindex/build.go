@@ -31,8 +31,15 @@ const (
 // own stream understands (xz, bzip2): index that stream instead.
 var errNotIndexable = errors.New("blob compression has no random access")
 
-// hashAll asks the walker for the content digest of every regular file.
-var hashAll = layers.WalkOptions{Hash: func(string) bool { return true }}
+// walkSpec says how a pass lists a layer: lean (entries kept encoded),
+// fingerprints only (no sha256 of files), and who is handed content.
+type walkSpec struct {
+	lean            bool
+	fingerprintOnly bool
+	content         ContentFunc
+}
+
+func hashEvery(string) bool { return true }
 
 // counter counts bytes read through it.
 type counter struct {
@@ -50,7 +57,7 @@ func (c *counter) Read(p []byte) (int, error) {
 // the compression from the first bytes, decodes while taking checkpoints,
 // walks the tar, and checks the blob against the layer's digest, size and
 // diff_id, so an index is only ever made of verified bytes.
-func indexBlob(blob io.Reader, l image.Layer, every int64, lean bool, content ContentFunc) (*Index, error) {
+func indexBlob(blob io.Reader, l image.Layer, every int64, spec walkSpec) (*Index, error) {
 	if every <= 0 {
 		every = DefaultCheckpointEvery
 	}
@@ -87,7 +94,7 @@ func indexBlob(blob io.Reader, l image.Layer, every int64, lean bool, content Co
 		tarHash = sha256.New()
 		tr.r = io.TeeReader(tarStream, tarHash)
 	}
-	if err := walkInto(ix, tr, lean, content); err != nil {
+	if err := walkInto(ix, tr, spec); err != nil {
 		return nil, err
 	}
 	// Whatever follows the tar's end in the blob (zstd:chunked's skippable
@@ -112,10 +119,10 @@ func indexBlob(blob io.Reader, l image.Layer, every int64, lean bool, content Co
 
 // indexStream indexes an already decompressed and verified tar stream
 // (source.Source.OpenLayer): complete entries, no random access.
-func indexStream(r io.Reader, l image.Layer, lean bool, content ContentFunc) (*Index, error) {
+func indexStream(r io.Reader, l image.Layer, spec walkSpec) (*Index, error) {
 	ix := &Index{Format: FormatStream, Digest: l.Digest, DiffID: l.DiffID, BlobSize: l.Size}
 	tr := &counter{r: r}
-	if err := walkInto(ix, tr, lean, content); err != nil {
+	if err := walkInto(ix, tr, spec); err != nil {
 		return nil, err
 	}
 	ix.TarSize = tr.n
@@ -127,11 +134,16 @@ func indexStream(r io.Reader, l image.Layer, lean bool, content ContentFunc) (*I
 type ContentFunc func(ord int, rec layers.Record, r io.Reader)
 
 // walkInto lists the tar's entries into ix: as []Entry, or encoded as they
-// stream past for a lean index (a few dozen bytes an entry). content, if
-// set, is handed regular files' bytes in the same pass.
-func walkInto(ix *Index, r io.Reader, lean bool, content ContentFunc) error {
+// stream past for a lean index (a few dozen bytes an entry). Every regular
+// file gets a fingerprint, and a sha256 unless spec says fingerprints
+// only; spec.content, if set, is handed their bytes in the same pass.
+func walkInto(ix *Index, r io.Reader, spec walkSpec) error {
 	var w entryEncoder
-	opts := hashAll
+	lean, content := spec.lean, spec.content
+	opts := layers.WalkOptions{Hash: hashEvery, Fingerprint: true}
+	if spec.fingerprintOnly {
+		opts.Hash, ix.PartialDigests = nil, true
+	}
 	if content != nil {
 		opts.Content = func(rec layers.Record, r io.Reader) {
 			ord := len(ix.Entries)

@@ -20,12 +20,12 @@ import (
 // zstd frame holding the body. The body is varints and length-prefixed
 // strings: paths front-coded against the previous entry (tar order keeps
 // siblings together), content offsets as deltas, sha256 digests as 32 raw
-// bytes, ending in a CRC-32C of the body so a damaged cache file is
+// bytes, fingerprints as 8, ending in a CRC-32C of the body so a damaged cache file is
 // recognised and rebuilt, never half-believed. About 30 bytes an entry
 // before compression, and 32 KiB a gzip checkpoint.
 const (
 	magic         = "STRATAIX"
-	formatVersion = 1
+	formatVersion = 2
 	// maxDecoded bounds what Unmarshal will inflate (a hostile or damaged
 	// file must not claim gigabytes).
 	maxDecoded = 1 << 30
@@ -59,6 +59,7 @@ const (
 	flDigest // other digest, as a string
 	flLink
 	flSpan
+	flFingerprint // 8-byte xxhash64 follows
 )
 
 // Marshal encodes an index in its compact on-disk form.
@@ -68,7 +69,7 @@ func Marshal(ix *Index) ([]byte, error) {
 	b = appendString(b, ix.Digest)
 	b = appendString(b, ix.DiffID)
 	b = appendString(b, string(ix.Format))
-	b = append(b, boolByte(ix.FromTOC))
+	b = append(b, boolByte(ix.FromTOC), boolByte(ix.PartialDigests))
 	b = binary.AppendVarint(b, ix.BlobSize)
 	b = binary.AppendVarint(b, ix.TarSize)
 	entries, n := ix.packedEntries()
@@ -104,7 +105,8 @@ func (w *entryEncoder) add(e *Entry) {
 	w.prev = e.Path
 	raw, isSHA := sha256Bytes(e.Digest)
 	fl := flag(e.Whiteout, flWhiteout) | flag(e.Opaque, flOpaque) | flag(isSHA, flSHA256) |
-		flag(e.Digest != "" && !isSHA, flDigest) | flag(e.Link != "", flLink) | flag(e.Span != Span{}, flSpan)
+		flag(e.Digest != "" && !isSHA, flDigest) | flag(e.Link != "", flLink) | flag(e.Span != Span{}, flSpan) |
+		flag(e.Fingerprint != 0, flFingerprint)
 	b = append(b, byte(e.Type), fl)
 	b = binary.AppendUvarint(b, uint64(e.Mode))
 	b = binary.AppendVarint(b, int64(e.UID))
@@ -126,6 +128,9 @@ func (w *entryEncoder) add(e *Entry) {
 		b = binary.AppendVarint(b, e.Span.Offset)
 		b = binary.AppendVarint(b, e.Span.Length)
 		b = binary.AppendVarint(b, e.Span.Skip)
+	}
+	if fl&flFingerprint != 0 {
+		b = binary.LittleEndian.AppendUint64(b, e.Fingerprint)
 	}
 	w.b = b
 	w.n++
@@ -162,8 +167,7 @@ func Unmarshal(data []byte) (*Index, error) {
 }
 
 func (r *reader) index() *Index {
-	ix := &Index{Digest: r.str(), DiffID: r.str(), Format: Format(r.str()), FromTOC: r.byte() == 1,
-		BlobSize: r.varint(), TarSize: r.varint()}
+	ix := r.header()
 	n := r.count(12)
 	ix.Entries = make([]Entry, n)
 	// Paths and digests go into one arena each and become substrings of one
@@ -193,9 +197,7 @@ func (r *reader) index() *Index {
 		} else if fl&flDigest != 0 {
 			e.Digest = r.str()
 		}
-		if fl&flSpan != 0 {
-			e.Span = Span{Offset: r.varint(), Length: r.varint(), Skip: r.varint()}
-		}
+		r.tail(e, fl)
 	}
 	allPaths, allDigests := string(paths), string(digests)
 	for i := range ix.Entries {
@@ -219,6 +221,22 @@ func (r *reader) index() *Index {
 		ix.Checkpoints = append(ix.Checkpoints, c)
 	}
 	return ix
+}
+
+// header reads what precedes the entries.
+func (r *reader) header() *Index {
+	return &Index{Digest: r.str(), DiffID: r.str(), Format: Format(r.str()), FromTOC: r.byte() == 1,
+		PartialDigests: r.byte() == 1, BlobSize: r.varint(), TarSize: r.varint()}
+}
+
+// tail reads the span and fingerprint that end an entry.
+func (r *reader) tail(e *Entry, fl byte) {
+	if fl&flSpan != 0 {
+		e.Span = Span{Offset: r.varint(), Length: r.varint(), Skip: r.varint()}
+	}
+	if fl&flFingerprint != 0 {
+		e.Fingerprint = binary.LittleEndian.Uint64(r.bytes(8))
+	}
 }
 
 // entry reads an entry's fixed fields (after its path) and returns its

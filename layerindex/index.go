@@ -3,7 +3,8 @@
 //
 // One streaming pass over a layer blob records every tar entry — cleaned
 // relative path, type, mode (with setuid/setgid/sticky), uid/gid, size,
-// mtime, link target, sha256 of regular files, and where the entry's
+// mtime, link target, sha256 and fingerprint of regular files (the
+// fingerprint alone for verbs that never show digests), and where the entry's
 // content starts in the uncompressed stream — plus decompression
 // checkpoints (gzip: every few MiB of output, the compressed position and
 // the 32 KiB window; zstd: frame starts), so one file can later be read back
@@ -60,6 +61,10 @@ type Index struct {
 	// the manifest's TOC digest vouches for; the layer bytes were not read.
 	// TOC mtimes have whole-second precision (eStargz rounds them).
 	FromTOC bool
+	// PartialDigests: regular files carry a fingerprint but no sha256 (the
+	// layer was read with Options.FingerprintOnly); a verb that needs
+	// digests reads the layer again, once, and keeps the full index.
+	PartialDigests bool
 	// BlobSize is the stored size, TarSize the uncompressed tar's; -1 when
 	// unknown (a TOC says nothing of the tar's padding).
 	BlobSize int64

@@ -73,9 +73,7 @@ func (ix *Index) Each(fn func(j int, e *Entry) bool) error {
 		} else if fl&flDigest != 0 {
 			e.Digest = r.str()
 		}
-		if fl&flSpan != 0 {
-			e.Span = Span{Offset: r.varint(), Length: r.varint(), Skip: r.varint()}
-		}
+		r.tail(e, fl)
 		if r.err != nil {
 			return fmt.Errorf("%w: %v", ErrCorruptIndex, r.err)
 		}
@@ -116,8 +114,7 @@ func unmarshalLean(data []byte) (*Index, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptIndex)
 	}
 	r := &reader{b: body[:len(body)-4]}
-	ix := &Index{Digest: r.str(), DiffID: r.str(), Format: Format(r.str()), FromTOC: r.byte() == 1,
-		BlobSize: r.varint(), TarSize: r.varint()}
+	ix := r.header()
 	n := r.count(12)
 	start := r.off
 	var scratch Entry
@@ -136,11 +133,7 @@ func unmarshalLean(data []byte) (*Index, error) {
 		} else if fl&flDigest != 0 {
 			r.rawStr()
 		}
-		if fl&flSpan != 0 {
-			r.varint()
-			r.varint()
-			r.varint()
-		}
+		r.tail(&scratch, fl)
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorruptIndex, r.err)

@@ -35,11 +35,11 @@ func TestLeanEncodingIsTheSame(t *testing.T) {
 	if got := entriesOf(t, back); !reflect.DeepEqual(got, normalise(full).Entries) {
 		t.Fatalf("lean entries differ:\n got %+v\nwant %+v", got[len(got)-3:], full.Entries[len(full.Entries)-3:])
 	}
-	built, err := indexBlob(bytes.NewReader(ocitest.Gzip(t, ocitest.Tar(t, testFiles()...))), image.Layer{Size: -1}, 256<<10, true, nil)
+	built, err := indexBlob(bytes.NewReader(ocitest.Gzip(t, ocitest.Tar(t, testFiles()...))), image.Layer{Size: -1}, 256<<10, walkSpec{lean: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, _ := indexBlob(bytes.NewReader(ocitest.Gzip(t, ocitest.Tar(t, testFiles()...))), image.Layer{Size: -1}, 256<<10, false, nil)
+	plain, _ := indexBlob(bytes.NewReader(ocitest.Gzip(t, ocitest.Tar(t, testFiles()...))), image.Layer{Size: -1}, 256<<10, walkSpec{lean: false})
 	if got := entriesOf(t, built); !reflect.DeepEqual(got, normalise(plain).Entries) || len(built.Checkpoints) != len(plain.Checkpoints) {
 		t.Fatal("an index built lean lists other entries")
 	}

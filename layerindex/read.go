@@ -11,6 +11,8 @@ import (
 	"io"
 	"sort"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/strata-tool/strata/layers"
 	"github.com/strata-tool/strata/source"
 )
@@ -223,12 +225,13 @@ func (im *Image) openStream(ctx context.Context, f File) (io.ReadCloser, error) 
 // verified checks size and sha256 at EOF, so a range read that decoded to
 // something else (a damaged blob, a lying TOC) fails instead of printing it.
 func verified(rc io.ReadCloser, f File) io.ReadCloser {
-	return &verifyReader{rc: rc, h: sha256.New(), f: f}
+	return &verifyReader{rc: rc, h: sha256.New(), xx: xxhash.New(), f: f}
 }
 
 type verifyReader struct {
 	rc  io.ReadCloser
 	h   hash.Hash
+	xx  *xxhash.Digest
 	f   File
 	n   int64
 	err error
@@ -239,7 +242,11 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 		return 0, v.err
 	}
 	n, err := v.rc.Read(p)
-	v.h.Write(p[:n])
+	if v.f.Digest != "" {
+		v.h.Write(p[:n])
+	} else {
+		v.xx.Write(p[:n])
+	}
 	v.n += int64(n)
 	if v.n > v.f.Size {
 		v.err = fmt.Errorf("%s: more than its %d bytes: %w", v.f.Path, v.f.Size, source.ErrCorrupt)
@@ -255,6 +262,9 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 				v.err = fmt.Errorf("%s: content is %s, index says %s: %w", v.f.Path, got, v.f.Digest, source.ErrDigestMismatch)
 				return n, v.err
 			}
+		} else if v.f.Fingerprint != 0 && v.xx.Sum64() != v.f.Fingerprint {
+			v.err = fmt.Errorf("%s: content differs from what the index recorded: %w", v.f.Path, source.ErrDigestMismatch)
+			return n, v.err
 		}
 	}
 	return n, err

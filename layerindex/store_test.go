@@ -22,7 +22,7 @@ import (
 // of every kind the encoding has a flag for.
 func sampleIndex(t *testing.T) *Index {
 	t.Helper()
-	ix, err := indexBlob(bytes.NewReader(ocitest.Gzip(t, ocitest.Tar(t, testFiles()...))), image.Layer{Size: -1}, 256<<10, false, nil)
+	ix, err := indexBlob(bytes.NewReader(ocitest.Gzip(t, ocitest.Tar(t, testFiles()...))), image.Layer{Size: -1}, 256<<10, walkSpec{lean: false})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func sampleIndex(t *testing.T) *Index {
 			Link: "usr/bin/su", ModTime: time.Unix(0, 0).UTC()}, Offset: -1}},
 	}
 	ix.Entries = append(ix.Entries, extra...)
-	ix.FromTOC = true
+	ix.FromTOC, ix.PartialDigests = true, true
 	return ix
 }
 

@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Record is one tar entry as a layer states it: a file-system entry, a
@@ -32,10 +35,13 @@ type WalkOptions struct {
 	// MaxSparse bounds the bytes of sparse entries hashed in one layer
 	// (their holes are read as zeros); 0 means DefaultMaxSparse.
 	MaxSparse int64
-	// Content, if set, is handed each hashed regular file's content as it
-	// streams past, before the walk moves on (what it leaves unread is
-	// still hashed): a caller that wants a few files' bytes gets them from
-	// the same single pass.
+	// Fingerprint reads every regular file's content for its xxhash64
+	// (Entry.Fingerprint), sha256 or not.
+	Fingerprint bool
+	// Content, if set, is handed the content of each regular file the walk
+	// reads (hashed or fingerprinted) as it streams past, before the walk
+	// moves on (what it leaves unread is still hashed): a caller that wants
+	// a few files' bytes gets them from the same single pass.
 	Content func(rec Record, r io.Reader)
 }
 
@@ -67,6 +73,7 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 		size   int64
 		sum    [sha256.Size]byte
 		hashed bool
+		fp     uint64
 	}
 	targets := map[string]content{}
 	buf := make([]byte, 64<<10)
@@ -96,27 +103,34 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 		switch rec.Type {
 		case TypeFile:
 			c := content{size: rec.Size}
-			if opts.Hash != nil && opts.Hash(rec.Path) {
+			sha := opts.Hash != nil && opts.Hash(rec.Path)
+			if sha || opts.Fingerprint {
 				if isSparse(hdr) {
 					if hdr.Size > sparseLeft {
 						return st, fmt.Errorf("tar entry %q is a sparse file claiming %d bytes: strata reads at most %d MiB of sparse files per layer, holes included", hdr.Name, hdr.Size, opts.maxSparse()>>20)
 					}
 					sparseLeft -= hdr.Size
 				}
-				h := sha256.New()
+				sums := newSums(sha, opts.Fingerprint)
 				if opts.Content != nil {
-					cr := &errReader{r: io.TeeReader(tr, h)}
+					cr := &errReader{r: io.TeeReader(tr, sums)}
 					opts.Content(rec, cr)
 					if cr.err != nil {
 						return st, fmt.Errorf("read content of %s: %w", rec.Path, cr.err)
 					}
 				}
-				if _, err := io.CopyBuffer(h, tr, buf); err != nil {
+				if _, err := io.CopyBuffer(sums, tr, buf); err != nil {
 					return st, fmt.Errorf("read content of %s: %w", rec.Path, err)
 				}
-				h.Sum(c.sum[:0])
-				c.hashed = true
-				rec.Digest = "sha256:" + hex.EncodeToString(c.sum[:])
+				if sha {
+					sums.sha.Sum(c.sum[:0])
+					c.hashed = true
+					rec.Digest = "sha256:" + hex.EncodeToString(c.sum[:])
+				}
+				if sums.xx != nil {
+					c.fp = sums.xx.Sum64()
+					rec.Fingerprint = c.fp
+				}
 			}
 			targets[rec.Path] = c
 		case TypeHardlink:
@@ -125,6 +139,7 @@ func Walk(r io.Reader, opts WalkOptions, fn func(Record) error) (Stats, error) {
 				if c.hashed {
 					rec.Digest = "sha256:" + hex.EncodeToString(c.sum[:])
 				}
+				rec.Fingerprint = c.fp
 			}
 		}
 		if err := fn(rec); err != nil {
@@ -221,6 +236,33 @@ func RecordFor(hdr *tar.Header) (rec Record, skip bool, err error) {
 		e.Type = TypeOther
 	}
 	return Record{Entry: e}, false, nil
+}
+
+// sums writes content to the sha256 and the fingerprint asked for.
+type sums struct {
+	sha hash.Hash
+	xx  *xxhash.Digest
+}
+
+func newSums(sha, fingerprint bool) *sums {
+	var s sums
+	if sha {
+		s.sha = sha256.New()
+	}
+	if fingerprint {
+		s.xx = xxhash.New()
+	}
+	return &s
+}
+
+func (s *sums) Write(p []byte) (int, error) {
+	if s.sha != nil {
+		s.sha.Write(p)
+	}
+	if s.xx != nil {
+		s.xx.Write(p)
+	}
+	return len(p), nil
 }
 
 // errReader remembers a read error the Content callback may swallow.

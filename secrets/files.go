@@ -171,7 +171,7 @@ func (s *Scanner) candidates(im *layerindex.Image, st *FileStats) []*version {
 			}
 			old := live[e.Path]
 			if old != nil && old.f.Layer < l {
-				if e.Type == layers.TypeFile && e.Digest == old.f.Digest && e.Digest != "" {
+				if same, _ := layers.SameContent(&e.Entry, &old.f.Entry.Entry); e.Type == layers.TypeFile && same {
 					old.removedAt, old.removedBy = -2, "" // same content again: dropped below
 				} else {
 					old.removedAt, old.removedBy = l, "overwritten"

@@ -63,14 +63,28 @@ type Layer struct {
 	Compressed int64
 }
 
-// node is what is kept per path of the merged file system: 48 bytes, so
+// node is what is kept per path of the merged file system: 56 bytes, so
 // memory follows the number of paths and stays small.
 type node struct {
-	size   int64
-	layer  int32
-	typ    layers.Type
-	sha    bool
+	size  int64
+	fp    uint64 // the entry's fingerprint (0: none)
+	layer int32
+	typ   layers.Type
+	sha   bool
+	// digest is the sha256, when the index has it (full indexes and TOCs).
 	digest [32]byte
+}
+
+// sameContent compares by sha256 where both nodes have it, else by
+// fingerprint (see layers.SameContent).
+func sameContent(x, y *node) bool {
+	switch {
+	case x.sha && y.sha:
+		return x.digest == y.digest
+	case x.fp != 0 && y.fp != 0:
+		return x.fp == y.fp
+	}
+	return false
 }
 
 // Analyzer merges layers one at a time, recording every copy they hide.
@@ -255,7 +269,7 @@ func (a *Analyzer) belowNonDir(p string) bool {
 }
 
 func nodeOf(i int32, e *layerindex.Entry) node {
-	n := node{size: e.Size, layer: i, typ: e.Type}
+	n := node{size: e.Size, layer: i, typ: e.Type, fp: e.Fingerprint}
 	if e.Type != layers.TypeFile {
 		n.size = 0
 	}
@@ -274,7 +288,7 @@ func classify(old, n *node) Cause {
 		return DuplicateEntry
 	case n.typ != layers.TypeFile:
 		return Replaced
-	case old.sha && n.sha && old.digest == n.digest:
+	case old.size == n.size && sameContent(old, n):
 		return MetadataOnly
 	}
 	return Overwritten

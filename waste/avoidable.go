@@ -3,6 +3,7 @@ package waste
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -31,6 +32,8 @@ type Duplicates struct {
 
 // DuplicateGroup is one content found at several paths.
 type DuplicateGroup struct {
+	// Digest is the content's sha256. From fingerprinted layers it is
+	// read afterwards for the groups listed (AnalyzeStream).
 	Digest string `json:"digest"`
 	Size   int64  `json:"size"`
 	// Bytes is Size times the copies after the first.
@@ -88,7 +91,7 @@ func (a *Analyzer) avoidable(top int) Avoidable {
 			av.Bytes += n.size
 			continue
 		}
-		if n.sha {
+		if n.sha || n.fp != 0 {
 			files = append(files, liveFile{p, id})
 		}
 	}
@@ -103,18 +106,33 @@ func (a *Analyzer) avoidable(top int) Avoidable {
 	return av
 }
 
-// duplicates groups files by content: sorting by digest keeps memory to
-// one slice however many files there are.
+// duplicates groups files by content: sorting by content key keeps memory
+// to one slice however many files there are. The key is the sha256 when
+// every file has one, else the fingerprint (files without one are left
+// out: a TOC listing in an image whose other layers were fingerprinted).
 func (a *Analyzer) duplicates(files []liveFile, top int) Duplicates {
+	bySHA := true
+	for _, f := range files {
+		bySHA = bySHA && a.nodes.at(f.id).sha
+	}
+	key := func(n *node) [32]byte { return n.digest }
+	if !bySHA {
+		files = slices.DeleteFunc(files, func(f liveFile) bool { return a.nodes.at(f.id).fp == 0 })
+		key = func(n *node) (k [32]byte) {
+			binary.BigEndian.PutUint64(k[:], n.fp)
+			return k
+		}
+	}
 	slices.SortFunc(files, func(x, y liveFile) int {
 		nx, ny := a.nodes.at(x.id), a.nodes.at(y.id)
-		return cmp.Or(bytes.Compare(nx.digest[:], ny.digest[:]), cmp.Compare(nx.layer, ny.layer), cmp.Compare(x.path, y.path))
+		kx, ky := key(nx), key(ny)
+		return cmp.Or(bytes.Compare(kx[:], ky[:]), cmp.Compare(nx.layer, ny.layer), cmp.Compare(x.path, y.path))
 	})
 	d := Duplicates{Top: []DuplicateGroup{}}
 	var groups []DuplicateGroup
 	for i := 0; i < len(files); {
 		j := i + 1
-		for j < len(files) && a.nodes.at(files[j].id).digest == a.nodes.at(files[i].id).digest {
+		for j < len(files) && key(a.nodes.at(files[j].id)) == key(a.nodes.at(files[i].id)) {
 			j++
 		}
 		if j-i > 1 {
@@ -135,7 +153,10 @@ func (a *Analyzer) duplicates(files []liveFile, top int) Duplicates {
 
 func (a *Analyzer) group(fs []liveFile) DuplicateGroup {
 	n := a.nodes.at(fs[0].id)
-	g := DuplicateGroup{Digest: "sha256:" + hex.EncodeToString(n.digest[:]), Size: n.size, Bytes: n.size * int64(len(fs)-1)}
+	g := DuplicateGroup{Size: n.size, Bytes: n.size * int64(len(fs)-1)}
+	if n.sha {
+		g.Digest = "sha256:" + hex.EncodeToString(n.digest[:])
+	}
 	sameLayer := true
 	for _, f := range fs {
 		l := a.nodes.at(f.id).layer

@@ -2,6 +2,7 @@ package waste
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"testing"
@@ -110,12 +111,33 @@ func TestBIG(t *testing.T) {
 		t.Errorf("user waste %d, want all %d (no base layers)", r.UserWastedBytes, r.WastedBytes)
 	}
 	checkAgainstMerge(t, im, r)
-	// The lean path (what the verb runs) gives the same report.
+	// The lean path gives the same report, and so does what the verb runs
+	// (fingerprints only, through a store): the same JSON to the byte.
 	lean, err := AnalyzeStream(ctx, layerindex.New(src, layerindex.Options{}), Options{})
 	if err != nil || lean.WastedBytes != r.WastedBytes || lean.FinalBytes != r.FinalBytes || len(lean.Findings) != len(r.Findings) {
 		t.Errorf("streamed analysis: %v, wasted %d final %d", err, lean.WastedBytes, lean.FinalBytes)
 	}
+	store, err := layerindex.NewDirStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := AnalyzeStream(ctx, layerindex.New(src, layerindex.Options{Store: store, FingerprintOnly: true}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := jsonOf(t, fast), jsonOf(t, r); a != b {
+		t.Errorf("fingerprinted analysis differs:\n%s\nwant\n%s", a, b)
+	}
 	if len(r.Top) == 0 || r.Top[0].Bytes != 46137344 {
 		t.Errorf("top offender %+v, want a 44 MiB file first", r.Top)
 	}
+}
+
+func jsonOf(t *testing.T, r *Report) string {
+	t.Helper()
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

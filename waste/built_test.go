@@ -59,8 +59,30 @@ func TestBuiltImages(t *testing.T) {
 			}
 			checkBuilt(t, im, r, bb.Size())
 			checkAgainstMerge(t, im, r)
+			// The verb's way: fingerprints only, streamed through a store;
+			// the duplicate group is named by reading one copy again.
+			fast := fingerprinted(t, ctx, src)
+			checkBuilt(t, im, fast, bb.Size())
+			if g, want := fast.Avoidable.Duplicates.Top, r.Avoidable.Duplicates.Top; len(g) != 1 || len(want) != 1 || want[0].Digest == "" || g[0].Digest != want[0].Digest {
+				t.Errorf("fingerprinted duplicates %+v, want %+v", g, want)
+			}
 		})
 	}
+}
+
+// fingerprinted analyses src as the waste verb does: layers read once with
+// fingerprints only (no sha256 per file) into a store, then streamed.
+func fingerprinted(t *testing.T, ctx context.Context, src source.Source) *Report {
+	t.Helper()
+	store, err := layerindex.NewDirStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := AnalyzeStream(ctx, layerindex.New(src, layerindex.Options{Store: store, FingerprintOnly: true}), Options{Base: Base{Layers: 4, Known: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func checkBuilt(t *testing.T, im *layerindex.Image, r *Report, busybox int64) {

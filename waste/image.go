@@ -41,5 +41,34 @@ func AnalyzeStream(ctx context.Context, im *layerindex.Image, opts Options) (*Re
 	if err != nil {
 		return nil, err
 	}
-	return a.Report(opts), nil
+	r := a.Report(opts)
+	return r, NameDuplicates(ctx, im, r)
+}
+
+// NameDuplicates fills in the sha256 of the duplicate groups listed whose
+// layers were indexed with fingerprints only (layerindex.FingerprintOnly):
+// one file read per group, grouped by layer.
+func NameDuplicates(ctx context.Context, im *layerindex.Image, r *Report) error {
+	byLayer := map[int][]string{}
+	for _, g := range r.Avoidable.Duplicates.Top {
+		if g.Digest == "" {
+			p := g.Paths[0]
+			byLayer[p.Layer] = append(byLayer[p.Layer], p.Path)
+		}
+	}
+	named := map[int]map[string]string{}
+	for l, paths := range byLayer {
+		ds, err := im.FileDigests(ctx, l, paths)
+		if err != nil {
+			return fmt.Errorf("name duplicate content: %w", err)
+		}
+		named[l] = ds
+	}
+	for i := range r.Avoidable.Duplicates.Top {
+		g := &r.Avoidable.Duplicates.Top[i]
+		if g.Digest == "" {
+			g.Digest = named[g.Paths[0].Layer][g.Paths[0].Path]
+		}
+	}
+	return nil
 }

@@ -73,7 +73,9 @@ func (a *app) runSecrets(cmd *cobra.Command, ref string, fl secretsFlags) error 
 	warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
 	prov := readProvenance(ctx, src, warn)
 	sc := secrets.New(opts)
-	im := layerindex.New(src, a.contentOptions(sc.Content))
+	o := a.contentOptions(sc.Content)
+	o.FingerprintOnly = true // findings name files by path, never by digest
+	im := layerindex.New(src, o)
 	rep, err := sc.Scan(ctx, im, prov)
 	if err != nil {
 		return err

@@ -74,7 +74,7 @@ type wasteOutput struct {
 // keeps one small record per path and a layer or two in flight, so the
 // heap is kept near that instead of growing to twice it between
 // collections (GOMEMLIMIT, when set, wins).
-const wasteMemoryLimit = 24 << 20
+const wasteMemoryLimit = 32 << 20
 
 func (a *app) runWaste(cmd *cobra.Command, ref string, fl wasteFlags) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -94,7 +94,12 @@ func (a *app) runWaste(cmd *cobra.Command, ref string, fl wasteFlags) error {
 		return err
 	}
 	defer src.Close()
-	im := layerindex.New(src, a.indexOptions())
+	o := a.indexOptions()
+	// Waste compares content but names only the duplicate groups it lists
+	// by digest: those few files are read again from the kept index, so
+	// without a store every file is hashed in the one pass instead.
+	o.FingerprintOnly = o.Store != nil
+	im := layerindex.New(src, o)
 	warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
 	base := a.wasteBase(ctx, src, im, warn)
 	r, err := a.wasteReport(ctx, im, fl.top, base, cfg != nil && len(cfg.Paths) > 0)

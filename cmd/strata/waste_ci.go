@@ -108,7 +108,9 @@ func (a *app) wasteReport(ctx context.Context, im *layerindex.Image, top int, ba
 	var err error
 	if keep {
 		if err = im.Load(ctx); err == nil {
-			r, err = waste.Analyze(im, waste.Options{Base: base, Top: top})
+			if r, err = waste.Analyze(im, waste.Options{Base: base, Top: top}); err == nil {
+				err = waste.NameDuplicates(ctx, im, r)
+			}
 		}
 	} else {
 		r, err = waste.AnalyzeStream(ctx, im, waste.Options{Base: base, Top: top})

@@ -123,6 +123,56 @@ func TestWasteSecondRunReadsNoLayer(t *testing.T) {
 	}
 }
 
+// TestWasteFingerprintsThenFiles: waste reads layers with fingerprints
+// only (no sha256 per file) and names its duplicate groups afterwards; it
+// prints what a run that hashes every file prints (--no-cache), and a
+// later verb that shows digests (files) gets every one, the same as when
+// it reads the image itself.
+func TestWasteFingerprintsThenFiles(t *testing.T) {
+	isolate(t)
+	ref := wasteApp(t).App
+	code, fast, errs := runCLI(t, "waste", "-o", "json", ref)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	code, full, errs := runCLI(t, "waste", "-o", "json", "--no-cache", ref)
+	if code != 0 || fast != full {
+		t.Fatalf("waste from fingerprints differs from waste hashing every file (exit %d, %s):\n%s\nwant\n%s", code, errs, fast, full)
+	}
+	var w struct {
+		Avoidable struct {
+			Duplicates struct {
+				Top []struct {
+					Digest string `json:"digest"`
+				} `json:"top"`
+			} `json:"duplicates"`
+		} `json:"avoidable"`
+	}
+	if err := json.Unmarshal([]byte(fast), &w); err != nil || len(w.Avoidable.Duplicates.Top) != 1 || len(w.Avoidable.Duplicates.Top[0].Digest) != 71 {
+		t.Fatalf("duplicate groups %+v (%v), want one named by sha256", w.Avoidable.Duplicates.Top, err)
+	}
+	code, files, errs := runCLI(t, "files", "-o", "json", ref)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	var rows []struct {
+		Path   string `json:"path"`
+		Type   string `json:"type"`
+		Digest string `json:"digest"`
+	}
+	if err := json.Unmarshal([]byte(files), &rows); err != nil || len(rows) == 0 {
+		t.Fatalf("files -o json: %v", err)
+	}
+	for _, r := range rows {
+		if r.Type == "file" && !strings.HasPrefix(r.Digest, "sha256:") {
+			t.Errorf("%s: digest %q after a waste run, want its sha256", r.Path, r.Digest)
+		}
+	}
+	if code, again, errs := runCLI(t, "files", "-o", "json", "--no-cache", ref); code != 0 || again != files {
+		t.Errorf("files with and without the index waste left differ (exit %d, %s)", code, errs)
+	}
+}
+
 // TestWasteCI: dive's own .dive-ci syntax, read from the working
 // directory or --ci-config; exit 0 when every rule passes, 1 when one
 // fails, 2 on a broken config; the reports parse.
