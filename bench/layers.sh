@@ -202,5 +202,5 @@ print(f"  waste on the tar ≤ 0.35 s: {wt[0]:.3f} s → {verdict(wt[0] <= .35)}
 print(f"  waste from the registry ≤ 0.6 s: {wr[0]:.3f} s → {verdict(wr[0] <= .6)}")
 print(f"  peak RSS ≤ 1/5 of dive's ({dt[2]/5:.1f} MiB): {rss:.1f} MiB → {verdict(rss <= dt[2]/5)}")
 print(f"  cached run ≤ 0.05 s, no layer bytes: {cached:.3f} s, registry {b(wrc)} received (the metadata) → {verdict(cached <= .05)}")
-print(f"  the floors bound a first run from below: a tar listing {m['floor-tar'][0]:.3f} s; strata also hashes every file (sha256) and verifies each layer's digest")
+print(f"  the floors bound a first run from below: a tar listing {m['floor-tar'][0]:.3f} s; strata also verifies each layer's digest and diff_id (sha256 of every blob byte; waste fingerprints files with xxhash64 instead of sha256)")
 PY
