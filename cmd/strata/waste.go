@@ -96,9 +96,11 @@ func (a *app) runWaste(cmd *cobra.Command, ref string, fl wasteFlags) error {
 	defer src.Close()
 	o := a.indexOptions()
 	// Waste compares content but names only the duplicate groups it lists
-	// by digest: those few files are read again from the kept index, so
-	// without a store every file is hashed in the one pass instead.
-	o.FingerprintOnly = o.Store != nil
+	// by digest: those few files are read again, by range, from the kept
+	// index. Without a store or range reads (a daemon) that would mean
+	// reading layers twice, so every file is hashed in the one pass.
+	_, ranged := src.(source.BlobRanger)
+	o.FingerprintOnly = o.Store != nil && ranged
 	im := layerindex.New(src, o)
 	warn := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "strata: "+oneLine(s)) }
 	base := a.wasteBase(ctx, src, im, warn)
