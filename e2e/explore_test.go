@@ -211,6 +211,13 @@ func TestExploreCompareInTmux(t *testing.T) {
 	if strings.Contains(s, "/etc/strata/role") {
 		t.Errorf("the filter left /etc/strata/role:\n%s", s)
 	}
-	tm.keys("Enter", "q")
+	// v views the child's copy (B's: it wrote the file over the shared
+	// base), q closes the viewer, q quits.
+	tm.keys("Enter", "v")
+	s = tm.waitFor("B: /etc/strata/child", 20*time.Second)
+	t.Logf("compare, viewing:\n%s", s)
+	tm.keys("q")
+	tm.waitFor("Layers: 3 shared", 5*time.Second)
+	tm.keys("q")
 	end()
 }

@@ -141,8 +141,12 @@ func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
 // safe writer and checks as `strata extract`: contained in dir, no symlink
 // followed, no device nodes, setuid/setgid dropped, sizes checked first.
 func (m *Model) extract(ctx context.Context, p string, layer int, dir string) string {
+	return extractAt(ctx, m.fresh(), p, layer, dir)
+}
+
+// extractAt is extract on im's file system as of layer.
+func extractAt(ctx context.Context, im *layerindex.Image, p string, layer int, dir string) string {
 	fail := func(err error) string { return "extract: " + oneLine(err.Error()) }
-	im := m.fresh()
 	which := make([]int, layer+1)
 	for i := range which {
 		which[i] = i

@@ -44,6 +44,7 @@ type compareModel struct {
 	width    int
 	height   int
 	showHelp bool
+	compareFiles
 }
 
 type filesMsg struct {
@@ -58,11 +59,8 @@ func RunCompare(ctx context.Context, o CompareOptions) error {
 		return err
 	}
 	a, b := o.Source.Image(), o.SourceB.Image()
-	m := &compareModel{ctx: ctx, keys: keys, res: diff.Images(a, b, diff.Options{}), stepsA: history.Steps(a),
-		stepsB: history.Steps(b), hide: map[string]bool{}, width: 80, height: 24}
-	m.filter = textinput.New()
-	m.filter.Prompt = "Filter: "
 	ctx, cancel := context.WithCancel(ctx)
+	m := newCompareModel(ctx, o, keys)
 	defer cancel()
 	p := tea.NewProgram(m, programOptions(ctx, o.Options)...)
 	go func() {
@@ -75,12 +73,27 @@ func RunCompare(ctx context.Context, o CompareOptions) error {
 	return programError(err)
 }
 
+func newCompareModel(ctx context.Context, o CompareOptions, keys *keymap) *compareModel {
+	a, b := o.Source.Image(), o.SourceB.Image()
+	m := &compareModel{ctx: ctx, keys: keys, res: diff.Images(a, b, diff.Options{}), stepsA: history.Steps(a),
+		stepsB: history.Steps(b), hide: map[string]bool{}, width: 80, height: 24,
+		compareFiles: compareFiles{srcA: o.Source, srcB: o.SourceB, store: o.Store, side: "B"}}
+	m.filter = textinput.New()
+	m.filter.Prompt = "Filter: "
+	return m
+}
+
 func (m *compareModel) Init() tea.Cmd { return nil }
 
 func (m *compareModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = max(msg.Width, 20), max(msg.Height, 8)
+		if m.view != nil {
+			m.view.resize(m.width, m.height)
+		}
+	case viewMsg, extractMsg:
+		m.filesMessage(msg)
 	case filesMsg:
 		m.files, m.failed = msg.r, msg.err
 		m.refilter()
@@ -114,6 +127,9 @@ func (m *compareModel) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.matcher, _ = newMatcher(m.filter.Value())
 		m.refilter()
 		return nil
+	}
+	if cmd, ok := m.filesKey(msg); ok {
+		return cmd
 	}
 	page := max(m.listHeight(), 1)
 	switch a := m.keys.action(k); a {
@@ -183,18 +199,33 @@ func (m *compareModel) View() tea.View {
 	title := fmt.Sprintf("A %s  vs  B %s · %s", safetext.Line(r.A.Reference), safetext.Line(r.B.Reference), r.Verdict)
 	lines := []string{fit(titleStyle.Render(title), m.width)}
 	body := m.height - 2
-	if m.showHelp {
+	switch {
+	case m.view != nil:
+		lines = append(lines, m.view.render(body)...)
+	case m.showHelp:
 		lines = append(lines, box("Keys (compare)", []string{
 			"  ↑ ↓ PgUp PgDn   move in the file differences", "  / or Ctrl+F     filter paths",
-			"  Ctrl+A/R/M      show / hide added, removed, changed paths", "  q, Ctrl+C       quit"}, m.width, body, true)...)
-	} else {
+			"  Ctrl+A/R/M      show / hide added, removed, changed paths",
+			"  v               view the file as the chosen side has it (added: B's, removed: A's)",
+			"  x               extract it from that side (safely, as strata extract)",
+			"  Tab             choose side A or B for v and x", "  q, Ctrl+C       quit"}, m.width, body, true)...)
+	default:
 		sh := m.stackHeight() + 3
 		lines = append(lines, box(m.stackTitle(), m.stackLines(m.width-2), m.width, sh, false)...)
 		lines = append(lines, box(m.filesTitle(), m.fileLines(m.width-2), m.width, body-sh, true)...)
 	}
-	bottom := dimStyle.Render("q quit  / filter  ctrl+a/r/m added/removed/changed  ? help")
-	if m.editing {
+	bottom := dimStyle.Render("q quit  / filter  ctrl+a/r/m kinds  v view  x extract  tab side " + m.side + "  ? help")
+	switch {
+	case m.editing:
 		bottom = m.filter.View()
+	case m.prompting:
+		bottom = m.prompt.View()
+	case m.busy != "":
+		bottom = m.busy
+	case m.status != "":
+		bottom = m.status
+	case m.view != nil:
+		bottom = m.view.hints(m.keys)
 	}
 	lines = append(lines, fit(bottom, m.width))
 	v := tea.NewView(strings.Join(lines, "\n"))

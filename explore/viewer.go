@@ -177,7 +177,16 @@ func (v *viewer) hints(km *keymap) string {
 }
 
 func (m *Model) viewerKey(msg tea.KeyPressMsg) tea.Cmd {
-	v := m.view
+	closed, cmd := m.view.key(m.keys, msg)
+	if closed {
+		m.ov, m.view = ovNone, nil
+	}
+	return cmd
+}
+
+// key handles a key while the viewer is open; closed is true when it
+// asks to be closed.
+func (v *viewer) key(km *keymap, msg tea.KeyPressMsg) (closed bool, cmd tea.Cmd) {
 	if v.asking {
 		switch msg.String() {
 		case "enter":
@@ -186,20 +195,19 @@ func (m *Model) viewerKey(msg tea.KeyPressMsg) tea.Cmd {
 		case "esc":
 			v.asking = false
 		default:
-			var cmd tea.Cmd
 			v.input, cmd = v.input.Update(msg)
-			return cmd
+			return false, cmd
 		}
-		return nil
+		return false, nil
 	}
 	v.note = ""
-	switch m.keys.action(msg.String()) {
+	switch km.action(msg.String()) {
 	case actBack, actQuit, actView:
-		m.ov, m.view = ovNone, nil
+		return true, nil
 	case actFilter:
 		v.asking = true
 		v.input.SetValue("")
-		return v.input.Focus()
+		return false, v.input.Focus()
 	case actSearchNext:
 		v.search(v.found)
 	case actToggleHex:
@@ -218,5 +226,5 @@ func (m *Model) viewerKey(msg tea.KeyPressMsg) tea.Cmd {
 	case actBottom:
 		v.top = v.lines()
 	}
-	return nil
+	return false, nil
 }

@@ -77,7 +77,11 @@ func (a *app) runExplore(cmd *cobra.Command, args []string, fl exploreFlags) err
 	}
 	ctx := cmd.Context()
 	if len(args) == 2 {
-		return a.runCompare(ctx, args, explore.Options{KeysFile: keysFile, KeysNamed: named, Mouse: fl.mouse, In: a.stdin, Out: out})
+		o := explore.Options{KeysFile: keysFile, KeysNamed: named, Mouse: fl.mouse, In: a.stdin, Out: out}
+		if s := a.indexStore(); s != nil {
+			o.Store = s
+		}
+		return a.runCompare(ctx, args, o)
 	}
 	src, err := a.open(ctx, args[0])
 	if err != nil {
