@@ -405,3 +405,51 @@ func TestCompareAllAndLayer(t *testing.T) {
 		t.Fatalf("ctrl+a in the tree: compareAll %v, added hidden %v", m.compareAll, m.sh.hide[stAdded])
 	}
 }
+
+// TestMouse: a click on a layer row selects that layer (layers pane
+// focused), a click on a tree row selects that path (tree focused), and
+// the wheel moves the selection. Rows are found on the drawn screen.
+func TestMouse(t *testing.T) {
+	m := demo(t)
+	lineOf := func(text string, right bool) (x, y int) {
+		t.Helper()
+		for y, l := range strings.Split(screen(m), "\n") {
+			lw := m.leftWidth()
+			r := []rune(l)
+			half := string(r[:min(lw, len(r))])
+			if right {
+				half = string(r[min(lw, len(r)):])
+			}
+			if i := strings.Index(half, text); i >= 0 {
+				if right {
+					return lw + 4, y
+				}
+				return 4, y
+			}
+		}
+		t.Fatalf("%q not on screen:\n%s", text, screen(m))
+		return 0, 0
+	}
+	click := func(x, y int) {
+		m.Update(tea.MouseClickMsg{X: x, Y: y, Button: tea.MouseLeft})
+	}
+	press(m, "tab") // focus the tree, so the click must move it back
+	click(lineOf("WORKDIR /srv/demo", false))
+	if m.layer != 2 || m.focus != paneLayers {
+		t.Fatalf("click on step 6's row: layer %d, focus %v; want layer 2, the layers pane", m.layer, m.focus)
+	}
+	press(m, "down") // back to step 7
+	click(lineOf("├─ ash → ", true))
+	if id := m.selected(); m.focus != paneTree || id <= 0 || m.t.path(id) != "bin/ash" {
+		t.Fatalf("click on bin/ash: focus %v, selected %q", m.focus, m.t.path(m.selected()))
+	}
+	before := m.cursor
+	m.Update(tea.MouseWheelMsg{X: 50, Y: 10, Button: tea.MouseWheelDown})
+	if m.cursor != before+1 {
+		t.Fatalf("wheel down: cursor %d, want %d", m.cursor, before+1)
+	}
+	m.Update(tea.MouseWheelMsg{X: 50, Y: 10, Button: tea.MouseWheelUp})
+	if m.cursor != before {
+		t.Fatalf("wheel up: cursor %d, want %d", m.cursor, before)
+	}
+}
