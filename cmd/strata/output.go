@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+
+	"golang.org/x/term"
 
 	"github.com/strata-tool/strata/internal/jsonindent"
 	"github.com/strata-tool/strata/internal/safetext"
@@ -32,13 +36,45 @@ func parseOutput(s string) (outputFormat, error) {
 // emit writes v as JSON with -o json, else calls text.
 func (a *app) emit(w io.Writer, v any, text func(io.Writer) error) error {
 	a.indexed()
-	if s, ok := v.(jsonStreamer); ok && a.format == formatJSON {
-		return writeStreamedJSON(w, s.jsonFields())
+	out, flush := buffered(w)
+	var err error
+	switch s, ok := v.(jsonStreamer); {
+	case ok && a.format == formatJSON:
+		err = writeStreamedJSON(out, s.jsonFields())
+	case a.format == formatJSON:
+		err = writeJSON(out, v)
+	default:
+		err = text(out)
 	}
-	if a.format == formatJSON {
-		return writeJSON(w, v)
+	if ferr := flush(); err == nil {
+		err = ferr
 	}
-	return text(w)
+	return err
+}
+
+// buffered batches output to a pipe or file: verbs write a line (or a
+// cell) at a time, and a listing of 100,000 paths otherwise costs as many
+// write system calls (about half of `files`' time). The buffer sits
+// beneath the escaping writer, so what it batches is already escaped. A
+// terminal is written to as before: its width decides layouts, and a
+// person reads it as it comes.
+func buffered(w io.Writer) (io.Writer, func() error) {
+	raw := safetext.Unwrap(w)
+	if f, ok := raw.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return w, func() error { return nil }
+	}
+	bw := bufio.NewWriterSize(raw, 64<<10)
+	if _, escaping := w.(*safetext.Writer); !escaping {
+		return bw, bw.Flush
+	}
+	sw := safetext.NewWriter(bw)
+	return sw, func() error {
+		err := sw.Flush()
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+		return err
+	}
 }
 
 // writeJSON writes v indented. encoding/json escapes C0 controls itself;
