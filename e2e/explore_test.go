@@ -188,18 +188,8 @@ func rightPane(s string) string {
 // against the parent: the parent's chain is shared and folded; the child's
 // own step wrote /etc/strata/child and rewrote /etc/strata/role.
 func TestExploreCompareInTmux(t *testing.T) {
-	var parent, child string
-	for _, b := range testenv.BuiltImages(t) {
-		if b.Builder == "classic" && b.Name == "parent" {
-			parent = b.Refs["docker-archive"]
-		}
-		if b.Builder == "classic" && b.Name == "child" {
-			child = b.Refs["registry"]
-		}
-	}
-	if parent == "" || child == "" {
-		t.Fatal("no classic parent archive / child registry image in images.json")
-	}
+	parent := testenv.BuiltRef(t, "parent", "classic", "docker-archive")
+	child := testenv.BuiltRef(t, "child", "classic", "registry")
 	bin := buildStrata(t, t.TempDir())
 	tm := newTerm(t)
 	end := tm.session(bin, 0, parent, child)

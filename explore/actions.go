@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/strata-tool/strata/internal/humanize"
@@ -85,7 +86,13 @@ func (m *Model) readFile(ctx context.Context, p string, e event) (*viewer, error
 	if ix == nil || int(e.ord) >= len(ix.Entries) || ix.Entries[e.ord].Path != p {
 		return nil, fmt.Errorf("%s: the layer index changed under the explorer", p)
 	}
-	rc, err := im.Open(ctx, layerindex.File{Entry: &ix.Entries[e.ord], Layer: l, Ord: int(e.ord)})
+	return viewFile(ctx, im, layerindex.File{Entry: &ix.Entries[e.ord], Layer: l, Ord: int(e.ord)}, p, e.size, m.keys)
+}
+
+// viewFile reads f (at most viewLimit bytes of it) into a viewer titled
+// name; size is the file's whole size, for the title.
+func viewFile(ctx context.Context, im *layerindex.Image, f layerindex.File, name string, size int64, km *keymap) (*viewer, error) {
+	rc, err := im.Open(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +101,7 @@ func (m *Model) readFile(ctx context.Context, p string, e event) (*viewer, error
 	if err != nil {
 		return nil, err
 	}
-	return newViewer(p, data, max(e.size, int64(len(data))), m.keys), nil
+	return newViewer(name, data, max(size, int64(len(data))), km), nil
 }
 
 // startExtract asks where to write the selected path.
@@ -116,25 +123,31 @@ func (m *Model) startExtract() {
 }
 
 func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
+	dir, cmd := askDir(&m.prompt, &m.prompting, &m.status, msg)
+	if dir == "" {
+		return cmd
+	}
+	p, layer, ctx := m.t.path(m.extractID), m.shownLayer(), m.ctx
+	m.busy = "extracting " + safetext.Line(p) + "…"
+	return func() tea.Msg { return extractMsg{text: m.extract(ctx, p, layer, dir)} }
+}
+
+// askDir takes a key of the "into directory" prompt: Enter ends it with
+// the directory, Esc (or Enter on nothing) ends it with a status saying
+// why; dir is "" until there is one to write into.
+func askDir(prompt *textinput.Model, prompting *bool, status *string, msg tea.KeyPressMsg) (dir string, cmd tea.Cmd) {
 	switch msg.String() {
 	case "esc":
-		m.prompting = false
-		m.status = "extract cancelled"
-		return nil
+		*prompting, *status = false, "extract cancelled"
 	case "enter":
-		m.prompting = false
-		dir := m.prompt.Value()
-		if dir == "" {
-			m.status = "extract cancelled: no directory"
-			return nil
+		*prompting = false
+		if dir = prompt.Value(); dir == "" {
+			*status = "extract cancelled: no directory"
 		}
-		p, layer, ctx := m.t.path(m.extractID), m.shownLayer(), m.ctx
-		m.busy = "extracting " + safetext.Line(p) + "…"
-		return func() tea.Msg { return extractMsg{text: m.extract(ctx, p, layer, dir)} }
+	default:
+		*prompt, cmd = prompt.Update(msg)
 	}
-	var cmd tea.Cmd
-	m.prompt, cmd = m.prompt.Update(msg)
-	return cmd
+	return dir, cmd
 }
 
 // extract writes one path as the tree has it at a layer, through the same

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"charm.land/bubbles/v2/textinput"
@@ -106,16 +105,7 @@ func readFinal(ctx context.Context, im *layerindex.Image, p, name string, km *ke
 	case f.Type != layers.TypeFile && f.Type != layers.TypeHardlink:
 		return nil, fmt.Errorf("/%s is a %s, not a regular file", p, f.Type)
 	}
-	rc, err := im.Open(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, viewLimit))
-	if err != nil {
-		return nil, err
-	}
-	return newViewer(name, data, max(f.Size, int64(len(data))), km), nil
+	return viewFile(ctx, im, f, name, f.Size, km)
 }
 
 // startExtract asks where to write the selected path of the chosen side.
@@ -134,27 +124,16 @@ func (m *compareModel) startExtract() tea.Cmd {
 }
 
 func (m *compareModel) promptKey(msg tea.KeyPressMsg) tea.Cmd {
-	switch msg.String() {
-	case "esc":
-		m.prompting, m.status = false, "extract cancelled"
-		return nil
-	case "enter":
-		m.prompting = false
-		dir := m.prompt.Value()
-		if dir == "" {
-			m.status = "extract cancelled: no directory"
-			return nil
-		}
-		side, p, ctx := m.extracting.side, m.extracting.path, m.ctx
-		im := m.image(side)
-		m.busy = fmt.Sprintf("extracting /%s from %s…", safetext.Line(p), side)
-		return func() tea.Msg {
-			return extractMsg{text: side + ": " + extractAt(ctx, im, p, len(im.Image.Layers)-1, dir)}
-		}
+	dir, cmd := askDir(&m.prompt, &m.prompting, &m.status, msg)
+	if dir == "" {
+		return cmd
 	}
-	var cmd tea.Cmd
-	m.prompt, cmd = m.prompt.Update(msg)
-	return cmd
+	side, p, ctx := m.extracting.side, m.extracting.path, m.ctx
+	im := m.image(side)
+	m.busy = fmt.Sprintf("extracting /%s from %s…", safetext.Line(p), side)
+	return func() tea.Msg {
+		return extractMsg{text: side + ": " + extractAt(ctx, im, p, len(im.Image.Layers)-1, dir)}
+	}
 }
 
 // filesKey handles the keys of viewing and extracting; handled is false

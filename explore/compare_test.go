@@ -22,18 +22,8 @@ import (
 // child rewrites it to "child" and adds /etc/strata/child ("child").
 func openCompare(t *testing.T) *compareModel {
 	t.Helper()
-	var parent, child string
-	for _, b := range testenv.BuiltImages(t) {
-		if b.Builder == "classic" && b.Name == "parent" {
-			parent = b.Refs["docker-archive"]
-		}
-		if b.Builder == "classic" && b.Name == "child" {
-			child = b.Refs["registry"]
-		}
-	}
-	if parent == "" || child == "" {
-		t.Fatal("no classic parent archive / child registry image in images.json")
-	}
+	parent := testenv.BuiltRef(t, "parent", "classic", "docker-archive")
+	child := testenv.BuiltRef(t, "child", "classic", "registry")
 	ctx := context.Background()
 	var srcs [2]source.Source
 	for i, ref := range []string{parent, child} {

@@ -12,17 +12,6 @@ import (
 	"github.com/strata-tool/strata/internal/testenv"
 )
 
-func builtRef(t *testing.T, name, builder, label string) string {
-	t.Helper()
-	for _, img := range testenv.BuiltImages(t) {
-		if img.Name == name && img.Builder == builder && img.Refs[label] != "" {
-			return img.Refs[label]
-		}
-	}
-	t.Fatalf("no %s image of %s built by %s", label, name, builder)
-	return ""
-}
-
 // httpLine is the --http-stats line of stderr.
 func httpLine(t *testing.T, stderr string) string {
 	t.Helper()
@@ -40,7 +29,7 @@ func httpLine(t *testing.T, stderr string) string {
 // layer indexes come from the cache.
 func TestFilesSecondRunReadsNoLayer(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	ref := builtRef(t, "single", "classic", "registry")
+	ref := testenv.BuiltRef(t, "single", "classic", "registry")
 	_, _, meta := runCLI(t, "layers", "--http-stats", ref)
 	code, first, errs1 := runCLI(t, "files", "--http-stats", ref)
 	if code != 0 {
@@ -70,7 +59,7 @@ func TestFilesSecondRunReadsNoLayer(t *testing.T) {
 // symlink, and the step that deletes.
 func TestFilesJSONCatAndChanges(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	ref := builtRef(t, "single", "buildkit", "registry")
+	ref := testenv.BuiltRef(t, "single", "buildkit", "registry")
 	code, out, errs := runCLI(t, "files", "-o", "json", "--path", "app/**", ref)
 	var rows []filelist.Row
 	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil {
@@ -100,7 +89,7 @@ func TestFilesJSONCatAndChanges(t *testing.T) {
 	busybox, _ := os.ReadFile("/bin/busybox")
 	t.Setenv("DOCKER_HOST", testenv.Service(t, "STRATA_TEST_DOCKER_HOST"))
 	for _, label := range []string{"registry", "docker-archive", "docker-archive-gzip", "oci-layout-zstd", "docker29-archive", "docker-daemon"} {
-		code, sh, errs := runCLI(t, "cat", builtRef(t, "single", "buildkit", label), "/bin/sh")
+		code, sh, errs := runCLI(t, "cat", testenv.BuiltRef(t, "single", "buildkit", label), "/bin/sh")
 		if code != 0 || sh != string(busybox) {
 			t.Errorf("%s: cat /bin/sh (a symlink to busybox): exit %d, %d bytes (want %d), %s", label, code, len(sh), len(busybox), errs)
 		}

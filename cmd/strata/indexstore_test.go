@@ -16,7 +16,7 @@ import (
 func TestIndexStoreFlag(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
-	ref := builtRef(t, "single", "classic", "registry")
+	ref := testenv.BuiltRef(t, "single", "classic", "registry")
 	_, _, meta := runCLI(t, "layers", "--http-stats", ref)
 	specs := map[string]func() string{
 		"sqlite":   func() string { return filepath.Join(t.TempDir(), "indexes.db") },
@@ -85,8 +85,8 @@ func tempFile(t *testing.T, name, body string) string {
 // in it, says that new ones are not kept, and keeps none.
 func TestIndexStoreReadOnlyFallback(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	ref := builtRef(t, "single", "classic", "registry")
-	other := builtRef(t, "parent", "classic", "registry")
+	ref := testenv.BuiltRef(t, "single", "classic", "registry")
+	other := testenv.BuiltRef(t, "parent", "classic", "registry")
 	spec, _, _ := testenv.PostgresSchema(t, "strata_cli_idx")
 	if code, _, errs := runCLI(t, "files", "--index-store", spec, ref); code != 0 {
 		t.Fatal(errs)

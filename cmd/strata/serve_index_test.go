@@ -20,7 +20,7 @@ import (
 // --index-store` (or another replica) reads them without fetching a layer.
 func TestServeKeepsIndexesInCatalog(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the cache directory stays out of it
-	ref := builtRef(t, "single", "buildkit", "registry")
+	ref := testenv.BuiltRef(t, "single", "buildkit", "registry")
 	registry := testenv.Service(t, "STRATA_TEST_REGISTRY")
 	db := filepath.Join(t.TempDir(), "catalog.db")
 	addr := freeAddr(t)

@@ -37,6 +37,20 @@ type BuiltImage struct {
 	Refs map[string]string `json:"refs"`
 }
 
+// BuiltRef is the reference that opens the image of test Dockerfile name
+// built by builder, through transport label ("registry", "docker-archive",
+// …); the test fails when there is none.
+func BuiltRef(t testing.TB, name, builder, label string) string {
+	t.Helper()
+	for _, img := range BuiltImages(t) {
+		if img.Name == name && img.Builder == builder && img.Refs[label] != "" {
+			return img.Refs[label]
+		}
+	}
+	t.Fatalf("no %s image of %s built by %s", label, name, builder)
+	return ""
+}
+
 // BuiltImages reads $STRATA_TEST_IMAGES/images.json (see Service for how a
 // missing variable is handled).
 func BuiltImages(t testing.TB) []BuiltImage {
