@@ -45,7 +45,8 @@ base's layers, w waste overlay (Enter jumps to the step that caused it) and
 
 With two images, explore compares them: both layer stacks side by side
 with the shared chain folded, and the file differences of the layers they
-do not share (as strata diff --files).`,
+do not share (as strata diff --files); v views and x extracts a difference
+as image B has it (Tab: as A has it).`,
 		Example: `  strata explore nginx:1.25
   strata explore ./app.tar
   strata explore --keys ./keys.yaml ghcr.io/o/app:v1
