@@ -44,7 +44,7 @@ func (a *app) runCat(cmd *cobra.Command, ref, p string, raw bool) error {
 		return fmt.Errorf("cat prints file content; -o json does not apply")
 	}
 	ctx := cmd.Context()
-	im, done, err := a.openIndex(ctx, ref)
+	im, done, err := a.openIndex(ctx, ref, false)
 	if err != nil {
 		return err
 	}

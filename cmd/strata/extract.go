@@ -62,7 +62,7 @@ func (a *app) runExtract(cmd *cobra.Command, ref string, paths []string, fl extr
 		return err
 	}
 	ctx := cmd.Context()
-	im, done, err := a.openIndex(ctx, ref)
+	im, done, err := a.openIndex(ctx, ref, false)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (a *app) runFiles(cmd *cobra.Command, ref string, fl filesFlags) error {
 		return fmt.Errorf("--tree draws the final file system; it does not combine with --layer, --step or --changes")
 	}
 	ctx := cmd.Context()
-	im, done, err := a.openIndex(ctx, ref)
+	im, done, err := a.openIndex(ctx, ref, true)
 	if err != nil {
 		return err
 	}

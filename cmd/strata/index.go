@@ -93,13 +93,18 @@ func (a *app) indexed() {
 }
 
 // openIndex opens ref for reading inside its layers; nothing is indexed
-// until the caller loads layers. close releases the source.
-func (a *app) openIndex(ctx context.Context, ref string) (im *layerindex.Image, close func(), err error) {
+// until the caller loads layers. close releases the source. A verb that
+// never prints a file's digest (cat, extract) passes digests false: layers
+// it has to read get fingerprints only, and kept indexes of either kind
+// serve it.
+func (a *app) openIndex(ctx context.Context, ref string, digests bool) (im *layerindex.Image, close func(), err error) {
 	src, err := a.open(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	return layerindex.New(src, a.indexOptions()), func() { a.indexed(); src.Close() }, nil
+	o := a.indexOptions()
+	o.FingerprintOnly = !digests
+	return layerindex.New(src, o), func() { a.indexed(); src.Close() }, nil
 }
 
 // sizeCell is exact bytes in pipes, human units on a terminal; "-" where a

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,6 +152,19 @@ func TestWasteFingerprintsThenFiles(t *testing.T) {
 	if err := json.Unmarshal([]byte(fast), &w); err != nil || len(w.Avoidable.Duplicates.Top) != 1 || len(w.Avoidable.Duplicates.Top[0].Digest) != 71 {
 		t.Fatalf("duplicate groups %+v (%v), want one named by sha256", w.Avoidable.Duplicates.Top, err)
 	}
+	// cat needs no digests: the fingerprinted index serves it, and one
+	// file is read by range instead of every layer again.
+	code, kept, errs := runCLI(t, "cat", "--http-stats", ref, "/w/dup1.bin")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	code, fresh, errs2 := runCLI(t, "cat", "--http-stats", "--no-cache", ref, "/w/dup1.bin")
+	if code != 0 || kept != fresh || len(kept) != 20000 {
+		t.Fatalf("cat after waste: %d bytes, exit %d (%s); --no-cache: %d bytes", len(kept), code, errs2, len(fresh))
+	}
+	if a, b := receivedBytes(t, errs), receivedBytes(t, errs2); a*4 > b {
+		t.Errorf("cat after waste received %d bytes, with no index %d: the kept index was not used", a, b)
+	}
 	code, files, errs := runCLI(t, "files", "-o", "json", ref)
 	if code != 0 {
 		t.Fatal(errs)
@@ -234,4 +248,14 @@ func TestWasteCI(t *testing.T) {
 	if code, _, _ := runCLI(t, "waste", "--report", "junit=x.xml", ref); code != 2 {
 		t.Errorf("--report without --ci: exit %d, want 2", code)
 	}
+}
+
+// receivedBytes is the byte count of the --http-stats line.
+func receivedBytes(t *testing.T, stderr string) int64 {
+	t.Helper()
+	var reqs, n int64
+	if _, err := fmt.Sscanf(httpLine(t, stderr), "http: %d requests, %d bytes received", &reqs, &n); err != nil {
+		t.Fatalf("http stats: %v", err)
+	}
+	return n
 }
