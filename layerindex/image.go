@@ -24,9 +24,10 @@ type Options struct {
 	Parallel int
 	// FingerprintOnly skips the sha256 of each file when a layer is read
 	// (a quarter of the CPU of a first read): files get a fingerprint that
-	// answers "same content?" only. For verbs that never show digests
-	// (waste, secrets, explore); Index.PartialDigests marks such indexes,
-	// and a verb without this option reads such a layer again.
+	// answers "same content?" and checks content read back. For verbs
+	// that never show digests (waste, secrets, explore, cat, extract);
+	// Index.PartialDigests marks such indexes, and a verb without this
+	// option reads such a layer again.
 	FingerprintOnly bool
 	// NoTOC reads layers that carry a table of contents in full anyway.
 	NoTOC bool
