@@ -222,10 +222,17 @@ func (im *Image) openStream(ctx context.Context, f File) (io.ReadCloser, error) 
 	}
 }
 
-// verified checks size and sha256 at EOF, so a range read that decoded to
-// something else (a damaged blob, a lying TOC) fails instead of printing it.
+// verified checks size and sha256 (the fingerprint where the index has no
+// digest) at EOF, so a range read that decoded to something else (a damaged
+// blob, a lying TOC) fails instead of printing it.
 func verified(rc io.ReadCloser, f File) io.ReadCloser {
-	return &verifyReader{rc: rc, h: sha256.New(), xx: xxhash.New(), f: f}
+	v := &verifyReader{rc: rc, f: f}
+	if f.Digest != "" {
+		v.h = sha256.New()
+	} else {
+		v.xx = xxhash.New()
+	}
+	return v
 }
 
 type verifyReader struct {
@@ -242,7 +249,7 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 		return 0, v.err
 	}
 	n, err := v.rc.Read(p)
-	if v.f.Digest != "" {
+	if v.h != nil {
 		v.h.Write(p[:n])
 	} else {
 		v.xx.Write(p[:n])
@@ -257,7 +264,7 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 			v.err = fmt.Errorf("%s: %d bytes, expected %d: %w", v.f.Path, v.n, v.f.Size, source.ErrCorrupt)
 			return n, v.err
 		}
-		if v.f.Digest != "" {
+		if v.h != nil {
 			if got := sum(v.h); got != v.f.Digest {
 				v.err = fmt.Errorf("%s: content is %s, index says %s: %w", v.f.Path, got, v.f.Digest, source.ErrDigestMismatch)
 				return n, v.err

@@ -77,11 +77,11 @@ func (a *app) runExplore(cmd *cobra.Command, args []string, fl exploreFlags) err
 		keysFile = explore.DefaultKeysFile()
 	}
 	ctx := cmd.Context()
+	o := explore.Options{KeysFile: keysFile, KeysNamed: named, Mouse: fl.mouse, In: a.stdin, Out: out}
+	if s := a.indexStore(); s != nil {
+		o.Store = s
+	}
 	if len(args) == 2 {
-		o := explore.Options{KeysFile: keysFile, KeysNamed: named, Mouse: fl.mouse, In: a.stdin, Out: out}
-		if s := a.indexStore(); s != nil {
-			o.Store = s
-		}
 		return a.runCompare(ctx, args, o)
 	}
 	src, err := a.open(ctx, args[0])
@@ -89,10 +89,7 @@ func (a *app) runExplore(cmd *cobra.Command, args []string, fl exploreFlags) err
 		return err
 	}
 	defer src.Close()
-	o := explore.Options{Ref: args[0], Source: src, KeysFile: keysFile, KeysNamed: named, Mouse: fl.mouse, In: a.stdin, Out: out}
-	if s := a.indexStore(); s != nil {
-		o.Store = s
-	}
+	o.Ref, o.Source = args[0], src
 	o.Base = func(ctx context.Context) (waste.Base, []string) {
 		var notes []string
 		warn := func(s string) { notes = append(notes, s) }
