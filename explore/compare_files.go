@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/strata-tool/strata/diff"
+	"github.com/strata-tool/strata/filelist"
 	"github.com/strata-tool/strata/internal/safetext"
 	"github.com/strata-tool/strata/layerindex"
 	"github.com/strata-tool/strata/layers"
@@ -89,10 +90,7 @@ var errNotInImage = errors.New("not in this image")
 
 // readFinal opens path p of im's final file system in a viewer.
 func readFinal(ctx context.Context, im *layerindex.Image, p, name string, km *keymap) (*viewer, error) {
-	if err := im.Load(ctx); err != nil {
-		return nil, err
-	}
-	fsys, err := im.Merge(len(im.Image.Layers))
+	fsys, err := filelist.FinalFS(ctx, im)
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,9 @@ func New(src source.Source, opts Options) *Image {
 			im.stepOf[*s.Layer] = i
 		}
 	}
+	if opts.FingerprintOnly && listsTOCs(src, opts) {
+		im.opts.FingerprintOnly = false
+	}
 	return im
 }
 
@@ -209,28 +212,26 @@ func leanIf(ix *Index, lean bool) *Index {
 
 // spec is how layer i is read when it has to be.
 func (im *Image) spec(i int, lean bool) walkSpec {
-	s := walkSpec{lean: lean, fingerprintOnly: im.fingerprintOnly()}
+	s := walkSpec{lean: lean, fingerprintOnly: im.opts.FingerprintOnly}
 	if im.opts.Content != nil {
 		s.content = im.opts.Content(i)
 	}
 	return s
 }
 
-// fingerprintOnly: where an image has layers listed from a TOC (sha256
-// only, no fingerprint), the read layers get sha256 too, or files of the
-// two kinds could not be compared.
-func (im *Image) fingerprintOnly() bool {
-	if !im.opts.FingerprintOnly {
+// listsTOCs reports whether some layers of src will be listed from a TOC
+// (sha256 only, no fingerprint): then FingerprintOnly is dropped and read
+// layers get sha256 too, or files of the two kinds could not be compared.
+func listsTOCs(src source.Source, opts Options) bool {
+	if _, ranged := src.(source.BlobRanger); !ranged || opts.NoTOC {
 		return false
 	}
-	if _, ranged := im.src.(source.BlobRanger); ranged && !im.opts.NoTOC {
-		for _, l := range im.Image.Layers {
-			if HasTOC(l) {
-				return false
-			}
+	for _, l := range src.Image().Layers {
+		if HasTOC(l) {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // cached looks the layer up by blob digest, then by diff_id. An index
@@ -251,7 +252,7 @@ func (im *Image) cached(ctx context.Context, l image.Layer, lean bool) *Index {
 		if err != nil || (l.DiffID != "" && ix.DiffID != "" && ix.DiffID != l.DiffID) {
 			continue
 		}
-		if ix.PartialDigests && !im.fingerprintOnly() {
+		if ix.PartialDigests && !im.opts.FingerprintOnly {
 			// Read again for the digests; the full index replaces it.
 			return nil
 		}
