@@ -222,7 +222,8 @@ func (r *renderer) line(s string) {
 	if len(s) > maxLine && !strings.HasPrefix(s, "#") && !strings.Contains(s, "\n") {
 		s = fitLine(s)
 	}
-	r.b.WriteString(s + "\n")
+	r.b.WriteString(s)
+	r.b.WriteByte('\n')
 }
 
 // guard is the last line of defence for "every Dockerfile strata prints
@@ -234,8 +235,9 @@ func (r *renderer) line(s string) {
 // break that reads as a second instruction, say — makes the step a
 // comment instead.
 func (r *renderer) guard(offset int, kw string, implied int, raw string) {
-	chunk := string(r.b.Bytes()[offset:])
-	if strings.TrimSpace(chunk) == "" {
+	// Read in place: a 12 MB RUN is not copied to be checked.
+	chunk := r.b.Bytes()[offset:]
+	if len(bytes.TrimSpace(chunk)) == 0 {
 		return
 	}
 	n, err := checkChunk(chunk, kw, implied)

@@ -1,7 +1,9 @@
 package dockerfile
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -41,11 +43,13 @@ const chunkEnd = "LABEL strata.chunk.end=1"
 // the args ARG declarations the step implies (a RUN's recorded build
 // args), then at most one instruction, of keyword kw; and the text must
 // end where it ends.
-func checkChunk(chunk, kw string, args int) (int, error) {
-	if !strings.HasSuffix(chunk, "\n") {
-		chunk += "\n"
+func checkChunk(chunk []byte, kw string, args int) (int, error) {
+	nl := ""
+	if !bytes.HasSuffix(chunk, []byte("\n")) {
+		nl = "\n"
 	}
-	res, err := parser.Parse(strings.NewReader("FROM scratch\n" + chunk + chunkEnd + "\n"))
+	res, err := parser.Parse(io.MultiReader(strings.NewReader("FROM scratch\n"), bytes.NewReader(chunk),
+		strings.NewReader(nl+chunkEnd+"\n")))
 	if err != nil {
 		return 0, fmt.Errorf("parse dockerfile: %w", err)
 	}
